@@ -74,7 +74,7 @@ func Builtin() *Registry {
 			sub: []Subresource{sub("token", gvk("authentication.k8s.io", "v1", "TokenRequest"), "create")}},
 		{group: "", version: "v1", resource: "services", kind: "Service", singular: "service", namespaced: true, short: []string{"svc"}, categories: all,
 			verbs: []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"},
-			sub: []Subresource{sub("proxy", core("ServiceProxyOptions"), "create", "delete", "get", "patch", "update"), status(core("Service"))}},
+			sub:   []Subresource{sub("proxy", core("ServiceProxyOptions"), "create", "delete", "get", "patch", "update"), status(core("Service"))}},
 
 		// apps/v1
 		{group: "apps", version: "v1", resource: "controllerrevisions", kind: "ControllerRevision", singular: "controllerrevision", namespaced: true},

@@ -1,0 +1,276 @@
+package apiserver
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/sampan-dev/sampan/internal/resources"
+)
+
+const (
+	defaultWaitTimeout = 3 * time.Second
+	bookmarkInterval   = 30 * time.Second
+	minWatchTimeout    = 30 * time.Minute
+)
+
+// watchEvent is one event on the wire.
+type watchEvent struct {
+	Type   string          `json:"type"`
+	Object json.RawMessage `json:"object"`
+}
+
+func (h *apiHandler) serveWatch(ctx context.Context, w http.ResponseWriter, r *http.Request, info *requestInfo, res *resources.Resource, f outputFormat) {
+	q := r.URL.Query()
+	sel, err := parseSelectors(r, res, info.Name)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	rv := q.Get("resourceVersion")
+	sendInitial := q.Get("sendInitialEvents") == "true"
+	if sendInitial && q.Get("resourceVersionMatch") != string(metav1.ResourceVersionMatchNotOlderThan) {
+		writeError(w, apierrors.NewInvalid(schemaGK("meta.k8s.io", "ListOptions"), "", []*fieldError{
+			fieldNotSupported("resourceVersionMatch", q.Get("resourceVersionMatch"), []string{string(metav1.ResourceVersionMatchNotOlderThan)}),
+		}))
+		return
+	}
+	bookmarks := q.Get("allowWatchBookmarks") == "true"
+	timeout := minWatchTimeout + time.Duration(rand.Int64N(int64(minWatchTimeout)))
+	if ts := q.Get("timeoutSeconds"); ts != "" {
+		n, err := strconv.ParseInt(ts, 10, 64)
+		if err != nil || n < 0 {
+			writeError(w, apierrors.NewBadRequest(fmt.Sprintf("invalid timeoutSeconds %q", ts)))
+			return
+		}
+		timeout = time.Duration(n) * time.Second
+	}
+
+	var fromRev int64
+	initial := sendInitial
+	switch {
+	case rv == "" || rv == "0":
+		// "Start at most recent", with the current state as synthetic ADDED events.
+		initial = true
+		if rv == "" {
+			if err := h.waitForRV(ctx, ""); err != nil {
+				writeError(w, err)
+				return
+			}
+		}
+	default:
+		n, err := strconv.ParseInt(rv, 10, 64)
+		if err != nil || n < 0 {
+			writeError(w, apierrors.NewBadRequest(fmt.Sprintf("invalid resource version %q", rv)))
+			return
+		}
+		if err := h.waitForRV(ctx, rv); err != nil {
+			writeError(w, err)
+			return
+		}
+		fromRev = n
+	}
+	if !initial && sendInitial {
+		initial = true
+	}
+	prefix := res.NamespacePrefix(info.Namespace)
+	if sel.name != "" && (info.Namespace != "" || !res.Namespaced) {
+		prefix = res.Key(info.Namespace, sel.name)
+	}
+
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		writeError(w, apierrors.NewInternalError(fmt.Errorf("streaming unsupported")))
+		return
+	}
+	cw, err := h.cache.watch(res, prefix, fromRev, initial, nil)
+	h.metrics.watchers.WithLabelValues(res.GVR.Group, res.GVR.Resource).Inc()
+	defer h.metrics.watchers.WithLabelValues(res.GVR.Group, res.GVR.Resource).Dec()
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Transfer-Encoding", "chunked")
+	w.Header().Set("Cache-Control", "no-cache, private")
+	w.WriteHeader(http.StatusOK)
+	enc := json.NewEncoder(w)
+	if err == errTooOld {
+		st := apierrors.NewResourceExpired(fmt.Sprintf("too old resource version: %d (%d)", fromRev, h.cache.revision())).ErrStatus
+		st.APIVersion, st.Kind = "v1", "Status"
+		raw, _ := json.Marshal(st)
+		_ = enc.Encode(watchEvent{Type: "ERROR", Object: raw})
+		flusher.Flush()
+		return
+	} else if err != nil {
+		st := toStatus(apierrors.NewInternalError(err))
+		st.APIVersion, st.Kind = "v1", "Status"
+		raw, _ := json.Marshal(st)
+		_ = enc.Encode(watchEvent{Type: "ERROR", Object: raw})
+		flusher.Flush()
+		return
+	}
+	defer cw.Stop()
+	flusher.Flush()
+
+	ws := &watchStream{h: h, res: res, f: f, enc: enc, sel: sel, includeObject: q.Get("includeObject") == "Object"}
+	lastRev := fromRev
+	for _, ev := range cw.backlog {
+		if err := ws.send(ev); err != nil {
+			return
+		}
+		if ev.rev > lastRev {
+			lastRev = ev.rev
+		}
+	}
+	if initial {
+		if cw.initialRev > lastRev {
+			lastRev = cw.initialRev
+		}
+		if sendInitial && bookmarks {
+			if err := ws.bookmark(lastRev, true); err != nil {
+				return
+			}
+		}
+	}
+	flusher.Flush()
+
+	timer := h.clock.NewTimer(timeout)
+	defer timer.Stop()
+	var tick <-chan time.Time
+	if bookmarks {
+		ticker := h.clock.NewTicker(bookmarkInterval)
+		defer ticker.Stop()
+		tick = ticker.C()
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C():
+			return
+		case <-cw.done:
+			// Dropped for being too slow, or the cache is resetting: the client re-watches.
+			return
+		case ev := <-cw.ch:
+			if ev.rev <= lastRev {
+				continue // already sent in the backlog
+			}
+			lastRev = ev.rev
+			if err := ws.send(ev); err != nil {
+				return
+			}
+			// Drain what is queued before flushing, to batch writes.
+			for drained := false; !drained; {
+				select {
+				case ev := <-cw.ch:
+					if ev.rev <= lastRev {
+						continue
+					}
+					lastRev = ev.rev
+					if err := ws.send(ev); err != nil {
+						return
+					}
+				default:
+					drained = true
+				}
+			}
+			flusher.Flush()
+		case <-tick:
+			if rev := h.cache.revision(); rev > lastRev {
+				lastRev = rev
+			}
+			if err := ws.bookmark(lastRev, false); err != nil {
+				return
+			}
+			flusher.Flush()
+		}
+	}
+}
+
+// watchStream encodes cache events for one watch.
+type watchStream struct {
+	h             *apiHandler
+	res           *resources.Resource
+	f             outputFormat
+	enc           *json.Encoder
+	sel           *selectors
+	includeObject bool
+	sentColumns   bool
+}
+
+// send writes ev if it concerns the watch's selection: an object that moves
+// into the selection is ADDED, one that moves out is DELETED, as upstream.
+func (ws *watchStream) send(ev *cacheEvent) error {
+	curMatch := ws.sel.matches(ev.cur)
+	prevMatch := ev.prev != nil && ws.sel.matches(ev.prev)
+	typ := ev.typ
+	switch ev.typ {
+	case "ADDED":
+		if !curMatch {
+			return nil
+		}
+	case "MODIFIED":
+		switch {
+		case curMatch && prevMatch:
+		case curMatch:
+			typ = "ADDED"
+		case prevMatch:
+			typ = "DELETED"
+		default:
+			return nil
+		}
+	case "DELETED":
+		if !curMatch {
+			return nil
+		}
+	}
+	raw, err := ws.encode(ev.cur)
+	if err != nil {
+		return err
+	}
+	return ws.enc.Encode(watchEvent{Type: typ, Object: raw})
+}
+
+func (ws *watchStream) encode(e *entry) ([]byte, error) {
+	switch ws.f.kind {
+	case outputTable:
+		obj, err := ws.h.toServed(ws.res, e.obj)
+		if err != nil {
+			return nil, err
+		}
+		t, err := ws.h.table(ws.res, []runtime.Object{obj}, strconv.FormatInt(e.rev, 10), "", ws.f, ws.includeObject)
+		if err != nil {
+			return nil, err
+		}
+		if ws.sentColumns {
+			t.ColumnDefinitions = nil
+		}
+		ws.sentColumns = true
+		return json.Marshal(t)
+	case outputPartialMetadata:
+		return json.Marshal(partialMetadata(e.obj, ws.f.tableVersion))
+	}
+	return ws.h.servedJSON(ws.res, e)
+}
+
+// bookmark sends a BOOKMARK event carrying only a resourceVersion.
+func (ws *watchStream) bookmark(rev int64, initialEnd bool) error {
+	m := map[string]interface{}{"resourceVersion": strconv.FormatInt(rev, 10)}
+	if initialEnd {
+		m["annotations"] = map[string]string{metav1.InitialEventsAnnotationKey: "true"}
+	}
+	obj := map[string]interface{}{"kind": ws.res.Kind, "apiVersion": ws.res.GVR.GroupVersion().String(), "metadata": m}
+	if ws.f.kind == outputTable {
+		obj = map[string]interface{}{"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": m, "columnDefinitions": nil, "rows": nil}
+	}
+	raw, err := json.Marshal(obj)
+	if err != nil {
+		return err
+	}
+	return ws.enc.Encode(watchEvent{Type: "BOOKMARK", Object: raw})
+}
