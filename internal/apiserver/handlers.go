@@ -375,10 +375,11 @@ func (h *apiHandler) serveList(ctx context.Context, w http.ResponseWriter, r *ht
 }
 
 func partialMetadata(obj runtime.Object, version string) *metav1.PartialObjectMetadata {
-	acc, _ := meta.Accessor(obj)
 	pm := &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: "meta.k8s.io/" + version, Kind: "PartialObjectMetadata"}}
-	if om, ok := acc.(*metav1.ObjectMeta); ok {
-		pm.ObjectMeta = *om
+	if a, ok := obj.(metav1.ObjectMetaAccessor); ok {
+		if om, ok := a.GetObjectMeta().(*metav1.ObjectMeta); ok {
+			pm.ObjectMeta = *om
+		}
 	}
 	return pm
 }

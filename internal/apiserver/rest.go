@@ -173,6 +173,10 @@ func (h *apiHandler) create(ctx context.Context, res *resources.Resource, ns str
 	if err := h.checkNamespace(res, acc.GetNamespace()); err != nil {
 		return nil, err
 	}
+	key := res.Key(acc.GetNamespace(), acc.GetName())
+	if h.cache.get(res, key) != nil {
+		return nil, apierrors.NewAlreadyExists(groupResource(res), acc.GetName())
+	}
 	var al *allocation
 	if svc, ok := obj.(*corev1.Service); ok {
 		if al, err = h.alloc.allocate(ctx, svc, nil, opts.dryRun); err != nil {
@@ -183,7 +187,6 @@ func (h *apiHandler) create(ctx context.Context, res *resources.Resource, ns str
 	if err != nil {
 		return nil, err
 	}
-	key := res.Key(acc.GetNamespace(), acc.GetName())
 	if opts.dryRun {
 		if _, err := h.store.Get(ctx, key); err == nil {
 			return nil, apierrors.NewAlreadyExists(groupResource(res), acc.GetName())

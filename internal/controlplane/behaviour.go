@@ -1,0 +1,34 @@
+package controlplane
+
+import (
+	"net/http"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/sampan-dev/sampan/internal/apiserver"
+	"github.com/sampan-dev/sampan/internal/resources/defaults"
+	"github.com/sampan-dev/sampan/internal/resources/printers"
+	// validation wired when ready
+)
+
+// Behaviour wires the per-kind logic of internal/resources/* into the API server.
+func Behaviour() apiserver.Behaviour {
+	return apiserver.Behaviour{
+		Default:              defaults.Default,
+		// ValidateCreate
+		// ValidateUpdate
+		// ValidateStatusUpdate
+		Printer: func(gk schema.GroupKind) ([]metav1.TableColumnDefinition, func(runtime.Object, time.Time) ([]interface{}, error), bool) {
+			p, ok := printers.For(gk)
+			if !ok {
+				return nil, nil, false
+			}
+			return p.Columns, p.Row, true
+		},
+	}
+}
+
+func openAPIHandler() http.Handler { return nil }
