@@ -110,9 +110,16 @@ type Store interface {
 	// Watch streams every change under prefix with revision > fromRevision,
 	// starting with the ones already stored (from the retained history), then live
 	// ones, in revision order. fromRevision 0 means "from now". ErrCompacted when
-	// fromRevision+1 is older than the retained history. The channel closes when
-	// ctx ends or the store closes; a watcher that cannot keep up is closed too
-	// (the caller re-watches from its last revision).
+	// fromRevision+1 is older than the retained history; ErrFutureRevision when
+	// fromRevision is newer than any revision a read or write has returned. The
+	// channel closes when ctx ends or the store closes; a watcher that cannot
+	// keep up is closed too (the caller re-watches from its last revision).
+	//
+	// Delivery relative to writes: once a write has returned revision R,
+	// CurrentRevision returns at least R, and every watcher registered before
+	// the write (whose prefix matches) will receive the event for R unless its
+	// channel closes first. The byte slices of delivered events may be shared
+	// between watchers and must not be modified.
 	Watch(ctx context.Context, prefix string, fromRevision int64) (<-chan Event, error)
 
 	// CurrentRevision is the revision of the last durable write (0 for an empty store).
