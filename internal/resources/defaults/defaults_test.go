@@ -35,14 +35,17 @@ func toYAML(t *testing.T, obj runtime.Object) string {
 	return string(b)
 }
 
+type defaultingCase struct {
+	name, in, want string
+}
+
 // defaultingCases are manifests as users write them and the objects the API
 // server stores for them. They are also the inputs of the idempotence test.
-var defaultingCases = []struct {
-	name, in, want string
-}{
-	{
-		name: "seed nginx deployment",
-		in: `
+func defaultingCases() []defaultingCase {
+	return []defaultingCase{
+		{
+			name: "seed nginx deployment",
+			in: `
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: nginx-deployment, labels: {app: nginx}}
@@ -58,7 +61,7 @@ spec:
         ports:
         - containerPort: 80
 `,
-		want: `
+			want: `
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: nginx-deployment, labels: {app: nginx}}
@@ -87,10 +90,10 @@ spec:
       securityContext: {}
       terminationGracePeriodSeconds: 30
 `,
-	},
-	{
-		name: "deployment with Recreate strategy gets no rollingUpdate",
-		in: `
+		},
+		{
+			name: "deployment with Recreate strategy gets no rollingUpdate",
+			in: `
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: d}
@@ -103,7 +106,7 @@ spec:
     spec:
       containers: [{name: c, image: "registry.local:5000/team/app:v1.2"}]
 `,
-		want: `
+			want: `
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: d}
@@ -125,10 +128,10 @@ spec:
       securityContext: {}
       terminationGracePeriodSeconds: 30
 `,
-	},
-	{
-		name: "pod",
-		in: `
+		},
+		{
+			name: "pod",
+			in: `
 apiVersion: v1
 kind: Pod
 metadata: {name: web, namespace: default}
@@ -187,7 +190,7 @@ spec:
           accessModes: [ReadWriteOnce]
           resources: {requests: {storage: 1Gi}}
 `,
-		want: `
+			want: `
 apiVersion: v1
 kind: Pod
 metadata: {name: web, namespace: default}
@@ -276,10 +279,10 @@ spec:
           resources: {requests: {storage: 1Gi}}
           volumeMode: Filesystem
 `,
-	},
-	{
-		name: "pod with pod-level resources",
-		in: `
+		},
+		{
+			name: "pod with pod-level resources",
+			in: `
 apiVersion: v1
 kind: Pod
 metadata: {name: p}
@@ -290,7 +293,7 @@ spec:
   - {name: a, image: a:1, resources: {requests: {cpu: 300m}}}
   - {name: b, image: b:1, resources: {requests: {cpu: 200m}}}
 `,
-		want: `
+			want: `
 apiVersion: v1
 kind: Pod
 metadata: {name: p}
@@ -310,10 +313,10 @@ spec:
   securityContext: {}
   terminationGracePeriodSeconds: 30
 `,
-	},
-	{
-		name: "pod template gets pod spec defaults only",
-		in: `
+		},
+		{
+			name: "pod template gets pod spec defaults only",
+			in: `
 apiVersion: v1
 kind: PodTemplate
 metadata: {name: t}
@@ -323,7 +326,7 @@ template:
     containers:
     - {name: c, image: c, resources: {limits: {cpu: "1"}}}
 `,
-		want: `
+			want: `
 apiVersion: v1
 kind: PodTemplate
 metadata: {name: t}
@@ -338,10 +341,10 @@ template:
     securityContext: {}
     terminationGracePeriodSeconds: 30
 `,
-	},
-	{
-		name: "service with port 88",
-		in: `
+		},
+		{
+			name: "service with port 88",
+			in: `
 apiVersion: v1
 kind: Service
 metadata: {name: nginx-service}
@@ -350,7 +353,7 @@ spec:
   ports:
   - port: 88
 `,
-		want: `
+			want: `
 apiVersion: v1
 kind: Service
 metadata: {name: nginx-service}
@@ -362,10 +365,10 @@ spec:
   ports:
   - {port: 88, targetPort: 88, protocol: TCP}
 `,
-	},
-	{
-		name: "nodeport service",
-		in: `
+		},
+		{
+			name: "nodeport service",
+			in: `
 apiVersion: v1
 kind: Service
 metadata: {name: np}
@@ -375,7 +378,7 @@ spec:
   ports:
   - {port: 80, targetPort: http, protocol: UDP, nodePort: 30080}
 `,
-		want: `
+			want: `
 apiVersion: v1
 kind: Service
 metadata: {name: np}
@@ -388,10 +391,10 @@ spec:
   ports:
   - {port: 80, targetPort: http, protocol: UDP, nodePort: 30080}
 `,
-	},
-	{
-		name: "load balancer service",
-		in: `
+		},
+		{
+			name: "load balancer service",
+			in: `
 apiVersion: v1
 kind: Service
 metadata: {name: lb}
@@ -403,7 +406,7 @@ status:
   loadBalancer:
     ingress: [{ip: 192.0.2.10}, {hostname: lb.example.com}]
 `,
-		want: `
+			want: `
 apiVersion: v1
 kind: Service
 metadata: {name: lb}
@@ -418,46 +421,46 @@ status:
   loadBalancer:
     ingress: [{ip: 192.0.2.10, ipMode: VIP}, {hostname: lb.example.com}]
 `,
-	},
-	{
-		name: "external name service",
-		in: `
+		},
+		{
+			name: "external name service",
+			in: `
 apiVersion: v1
 kind: Service
 metadata: {name: ext}
 spec: {type: ExternalName, externalName: example.com}
 `,
-		want: `
+			want: `
 apiVersion: v1
 kind: Service
 metadata: {name: ext}
 spec: {type: ExternalName, externalName: example.com, sessionAffinity: None}
 `,
-	},
-	{
-		name: "namespace",
-		in: `
+		},
+		{
+			name: "namespace",
+			in: `
 apiVersion: v1
 kind: Namespace
 metadata: {name: team-a, labels: {owner: a}}
 `,
-		want: `
+			want: `
 apiVersion: v1
 kind: Namespace
 metadata: {name: team-a, labels: {owner: a, kubernetes.io/metadata.name: team-a}}
 status: {phase: Active}
 `,
-	},
-	{
-		name: "node",
-		in: `
+		},
+		{
+			name: "node",
+			in: `
 apiVersion: v1
 kind: Node
 metadata: {name: n1}
 status:
   capacity: {cpu: "4", memory: 8Gi, pods: "110"}
 `,
-		want: `
+			want: `
 apiVersion: v1
 kind: Node
 metadata: {name: n1}
@@ -465,10 +468,10 @@ status:
   capacity: {cpu: "4", memory: 8Gi, pods: "110"}
   allocatable: {cpu: "4", memory: 8Gi, pods: "110"}
 `,
-	},
-	{
-		name: "persistent volume",
-		in: `
+		},
+		{
+			name: "persistent volume",
+			in: `
 apiVersion: v1
 kind: PersistentVolume
 metadata: {name: pv1}
@@ -477,7 +480,7 @@ spec:
   accessModes: [ReadWriteOnce]
   hostPath: {path: /data/pv1}
 `,
-		want: `
+			want: `
 apiVersion: v1
 kind: PersistentVolume
 metadata: {name: pv1}
@@ -489,10 +492,10 @@ spec:
   volumeMode: Filesystem
 status: {phase: Pending}
 `,
-	},
-	{
-		name: "persistent volume claim",
-		in: `
+		},
+		{
+			name: "persistent volume claim",
+			in: `
 apiVersion: v1
 kind: PersistentVolumeClaim
 metadata: {name: data}
@@ -500,7 +503,7 @@ spec:
   accessModes: [ReadWriteOnce]
   resources: {requests: {storage: 1Gi}}
 `,
-		want: `
+			want: `
 apiVersion: v1
 kind: PersistentVolumeClaim
 metadata: {name: data}
@@ -510,26 +513,26 @@ spec:
   volumeMode: Filesystem
 status: {phase: Pending}
 `,
-	},
-	{
-		name: "secret",
-		in: `
+		},
+		{
+			name: "secret",
+			in: `
 apiVersion: v1
 kind: Secret
 metadata: {name: s}
 stringData: {password: hunter2}
 `,
-		want: `
+			want: `
 apiVersion: v1
 kind: Secret
 metadata: {name: s}
 stringData: {password: hunter2}
 type: Opaque
 `,
-	},
-	{
-		name: "endpoints",
-		in: `
+		},
+		{
+			name: "endpoints",
+			in: `
 apiVersion: v1
 kind: Endpoints
 metadata: {name: e}
@@ -537,7 +540,7 @@ subsets:
 - addresses: [{ip: 10.244.1.5}]
   ports: [{port: 80}, {port: 53, protocol: UDP}]
 `,
-		want: `
+			want: `
 apiVersion: v1
 kind: Endpoints
 metadata: {name: e}
@@ -545,10 +548,10 @@ subsets:
 - addresses: [{ip: 10.244.1.5}]
   ports: [{port: 80, protocol: TCP}, {port: 53, protocol: UDP}]
 `,
-	},
-	{
-		name: "limit range",
-		in: `
+		},
+		{
+			name: "limit range",
+			in: `
 apiVersion: v1
 kind: LimitRange
 metadata: {name: limits}
@@ -561,7 +564,7 @@ spec:
   - type: Pod
     max: {cpu: "4"}
 `,
-		want: `
+			want: `
 apiVersion: v1
 kind: LimitRange
 metadata: {name: limits}
@@ -575,27 +578,27 @@ spec:
   - type: Pod
     max: {cpu: "4"}
 `,
-	},
-	{
-		name: "resource quota rounds up to milli",
-		in: `
+		},
+		{
+			name: "resource quota rounds up to milli",
+			in: `
 apiVersion: v1
 kind: ResourceQuota
 metadata: {name: q}
 spec:
   hard: {cpu: 100u, pods: "10"}
 `,
-		want: `
+			want: `
 apiVersion: v1
 kind: ResourceQuota
 metadata: {name: q}
 spec:
   hard: {cpu: 1m, pods: "10"}
 `,
-	},
-	{
-		name: "replica set",
-		in: `
+		},
+		{
+			name: "replica set",
+			in: `
 apiVersion: apps/v1
 kind: ReplicaSet
 metadata: {name: rs}
@@ -605,7 +608,7 @@ spec:
     metadata: {labels: {app: rs}}
     spec: {containers: [{name: c, image: "c:2"}]}
 `,
-		want: `
+			want: `
 apiVersion: apps/v1
 kind: ReplicaSet
 metadata: {name: rs}
@@ -623,10 +626,10 @@ spec:
       securityContext: {}
       terminationGracePeriodSeconds: 30
 `,
-	},
-	{
-		name: "stateful set",
-		in: `
+		},
+		{
+			name: "stateful set",
+			in: `
 apiVersion: apps/v1
 kind: StatefulSet
 metadata: {name: web}
@@ -642,7 +645,7 @@ spec:
       accessModes: [ReadWriteOnce]
       resources: {requests: {storage: 1Gi}}
 `,
-		want: `
+			want: `
 apiVersion: apps/v1
 kind: StatefulSet
 metadata: {name: web}
@@ -676,10 +679,10 @@ spec:
       volumeMode: Filesystem
     status: {phase: Pending}
 `,
-	},
-	{
-		name: "stateful set with OnDelete",
-		in: `
+		},
+		{
+			name: "stateful set with OnDelete",
+			in: `
 apiVersion: apps/v1
 kind: StatefulSet
 metadata: {name: s}
@@ -693,7 +696,7 @@ spec:
     metadata: {labels: {app: s}}
     spec: {containers: [{name: c, image: "c:2"}]}
 `,
-		want: `
+			want: `
 apiVersion: apps/v1
 kind: StatefulSet
 metadata: {name: s}
@@ -715,10 +718,10 @@ spec:
       securityContext: {}
       terminationGracePeriodSeconds: 30
 `,
-	},
-	{
-		name: "daemon set",
-		in: `
+		},
+		{
+			name: "daemon set",
+			in: `
 apiVersion: apps/v1
 kind: DaemonSet
 metadata: {name: agent}
@@ -728,7 +731,7 @@ spec:
     metadata: {labels: {app: agent}}
     spec: {containers: [{name: c, image: "c:2"}]}
 `,
-		want: `
+			want: `
 apiVersion: apps/v1
 kind: DaemonSet
 metadata: {name: agent}
@@ -749,10 +752,10 @@ spec:
       securityContext: {}
       terminationGracePeriodSeconds: 30
 `,
-	},
-	{
-		name: "job",
-		in: `
+		},
+		{
+			name: "job",
+			in: `
 apiVersion: batch/v1
 kind: Job
 metadata: {name: pi}
@@ -763,7 +766,7 @@ spec:
       restartPolicy: Never
       containers: [{name: pi, image: "perl:5.34"}]
 `,
-		want: `
+			want: `
 apiVersion: batch/v1
 kind: Job
 metadata: {name: pi, labels: {app: pi}}
@@ -786,10 +789,10 @@ spec:
       securityContext: {}
       terminationGracePeriodSeconds: 30
 `,
-	},
-	{
-		name: "indexed job with pod failure policy",
-		in: `
+		},
+		{
+			name: "indexed job with pod failure policy",
+			in: `
 apiVersion: batch/v1
 kind: Job
 metadata: {name: idx, labels: {own: label}}
@@ -807,7 +810,7 @@ spec:
       restartPolicy: Never
       containers: [{name: c, image: "c:1"}]
 `,
-		want: `
+			want: `
 apiVersion: batch/v1
 kind: Job
 metadata: {name: idx, labels: {own: label}}
@@ -835,10 +838,10 @@ spec:
       securityContext: {}
       terminationGracePeriodSeconds: 30
 `,
-	},
-	{
-		name: "cron job defaults its template's pod spec, not the job spec",
-		in: `
+		},
+		{
+			name: "cron job defaults its template's pod spec, not the job spec",
+			in: `
 apiVersion: batch/v1
 kind: CronJob
 metadata: {name: hello}
@@ -851,7 +854,7 @@ spec:
           restartPolicy: OnFailure
           containers: [{name: hello, image: busybox:1.28}]
 `,
-		want: `
+			want: `
 apiVersion: batch/v1
 kind: CronJob
 metadata: {name: hello}
@@ -873,10 +876,10 @@ spec:
           securityContext: {}
           terminationGracePeriodSeconds: 30
 `,
-	},
-	{
-		name: "hpa v1",
-		in: `
+		},
+		{
+			name: "hpa v1",
+			in: `
 apiVersion: autoscaling/v1
 kind: HorizontalPodAutoscaler
 metadata: {name: h}
@@ -884,7 +887,7 @@ spec:
   scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
   maxReplicas: 5
 `,
-		want: `
+			want: `
 apiVersion: autoscaling/v1
 kind: HorizontalPodAutoscaler
 metadata: {name: h}
@@ -893,10 +896,10 @@ spec:
   minReplicas: 1
   maxReplicas: 5
 `,
-	},
-	{
-		name: "hpa v2 without metrics",
-		in: `
+		},
+		{
+			name: "hpa v2 without metrics",
+			in: `
 apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
 metadata: {name: h}
@@ -904,7 +907,7 @@ spec:
   scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
   maxReplicas: 5
 `,
-		want: `
+			want: `
 apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
 metadata: {name: h}
@@ -916,10 +919,10 @@ spec:
   - type: Resource
     resource: {name: cpu, target: {type: Utilization, averageUtilization: 80}}
 `,
-	},
-	{
-		name: "hpa v2 behavior is completed",
-		in: `
+		},
+		{
+			name: "hpa v2 behavior is completed",
+			in: `
 apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
 metadata: {name: h}
@@ -933,7 +936,7 @@ spec:
   behavior:
     scaleDown: {stabilizationWindowSeconds: 300}
 `,
-		want: `
+			want: `
 apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
 metadata: {name: h}
@@ -957,23 +960,23 @@ spec:
       policies:
       - {type: Percent, value: 100, periodSeconds: 15}
 `,
-	},
-	{
-		name: "token request",
-		in: `
+		},
+		{
+			name: "token request",
+			in: `
 apiVersion: authentication.k8s.io/v1
 kind: TokenRequest
 spec: {audiences: [api]}
 `,
-		want: `
+			want: `
 apiVersion: authentication.k8s.io/v1
 kind: TokenRequest
 spec: {audiences: [api], expirationSeconds: 3600}
 `,
-	},
-	{
-		name: "endpoint slice",
-		in: `
+		},
+		{
+			name: "endpoint slice",
+			in: `
 apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
 metadata: {name: s}
@@ -981,7 +984,7 @@ addressType: IPv4
 endpoints: [{addresses: [10.244.0.5]}]
 ports: [{port: 80}, {name: dns, port: 53, protocol: UDP}]
 `,
-		want: `
+			want: `
 apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
 metadata: {name: s}
@@ -989,10 +992,10 @@ addressType: IPv4
 endpoints: [{addresses: [10.244.0.5]}]
 ports: [{name: "", port: 80, protocol: TCP}, {name: dns, port: 53, protocol: UDP}]
 `,
-	},
-	{
-		name: "network policy with egress",
-		in: `
+		},
+		{
+			name: "network policy with egress",
+			in: `
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata: {name: np}
@@ -1001,7 +1004,7 @@ spec:
   ingress: [{ports: [{port: 80}]}]
   egress: [{ports: [{port: 53, protocol: UDP}]}]
 `,
-		want: `
+			want: `
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata: {name: np}
@@ -1011,25 +1014,25 @@ spec:
   ingress: [{ports: [{port: 80, protocol: TCP}]}]
   egress: [{ports: [{port: 53, protocol: UDP}]}]
 `,
-	},
-	{
-		name: "ingress-only network policy",
-		in: `
+		},
+		{
+			name: "ingress-only network policy",
+			in: `
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata: {name: deny}
 spec: {podSelector: {}}
 `,
-		want: `
+			want: `
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata: {name: deny}
 spec: {podSelector: {}, policyTypes: [Ingress]}
 `,
-	},
-	{
-		name: "ingress class parameters",
-		in: `
+		},
+		{
+			name: "ingress class parameters",
+			in: `
 apiVersion: networking.k8s.io/v1
 kind: IngressClass
 metadata: {name: nginx}
@@ -1037,7 +1040,7 @@ spec:
   controller: k8s.io/ingress-nginx
   parameters: {apiGroup: k8s.example.com, kind: IngressParameters, name: external-lb}
 `,
-		want: `
+			want: `
 apiVersion: networking.k8s.io/v1
 kind: IngressClass
 metadata: {name: nginx}
@@ -1045,10 +1048,10 @@ spec:
   controller: k8s.io/ingress-nginx
   parameters: {apiGroup: k8s.example.com, kind: IngressParameters, name: external-lb, scope: Cluster}
 `,
-	},
-	{
-		name: "role binding",
-		in: `
+		},
+		{
+			name: "role binding",
+			in: `
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
 metadata: {name: rb, namespace: default}
@@ -1058,7 +1061,7 @@ subjects:
 - {kind: Group, name: devs}
 - {kind: ServiceAccount, name: default, namespace: default}
 `,
-		want: `
+			want: `
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
 metadata: {name: rb, namespace: default}
@@ -1068,33 +1071,33 @@ subjects:
 - {apiGroup: rbac.authorization.k8s.io, kind: Group, name: devs}
 - {kind: ServiceAccount, name: default, namespace: default}
 `,
-	},
-	{
-		name: "cluster role binding",
-		in: `
+		},
+		{
+			name: "cluster role binding",
+			in: `
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
 metadata: {name: crb}
 roleRef: {kind: ClusterRole, name: view}
 subjects: [{kind: Group, name: system:authenticated}]
 `,
-		want: `
+			want: `
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
 metadata: {name: crb}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
 subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: system:authenticated}]
 `,
-	},
-	{
-		name: "storage class",
-		in: `
+		},
+		{
+			name: "storage class",
+			in: `
 apiVersion: storage.k8s.io/v1
 kind: StorageClass
 metadata: {name: local}
 provisioner: kubernetes.io/no-provisioner
 `,
-		want: `
+			want: `
 apiVersion: storage.k8s.io/v1
 kind: StorageClass
 metadata: {name: local}
@@ -1102,11 +1105,12 @@ provisioner: kubernetes.io/no-provisioner
 reclaimPolicy: Delete
 volumeBindingMode: Immediate
 `,
-	},
+		},
+	}
 }
 
 func TestDefault(t *testing.T) {
-	for _, tc := range defaultingCases {
+	for _, tc := range defaultingCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			got := decode(t, tc.in)
 			want := decode(t, tc.want)
@@ -1178,7 +1182,7 @@ func TestPullPolicy(t *testing.T) {
 // served kind, twice: the second pass must change nothing.
 func TestIdempotent(t *testing.T) {
 	var objs []runtime.Object
-	for _, tc := range defaultingCases {
+	for _, tc := range defaultingCases() {
 		objs = append(objs, decode(t, tc.in))
 	}
 	for _, r := range resources.Builtin().All() {
@@ -1200,7 +1204,7 @@ func TestIdempotent(t *testing.T) {
 // new resource in builtin.go gets its defaults looked at.
 func TestEveryServedKindIsCovered(t *testing.T) {
 	covered := map[string]bool{}
-	for _, tc := range defaultingCases {
+	for _, tc := range defaultingCases() {
 		obj := decode(t, tc.in)
 		gvk := obj.GetObjectKind().GroupVersionKind()
 		covered[gvk.GroupVersion().String()+"/"+gvk.Kind] = true

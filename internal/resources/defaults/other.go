@@ -10,9 +10,9 @@ import (
 	"k8s.io/utils/ptr"
 )
 
-// DefaultCPUUtilization is the CPU utilization target (percent) of an HPA
+// defaultCPUUtilization is the CPU utilization target (percent) of an HPA
 // that names no metric.
-const DefaultCPUUtilization = 80
+const defaultCPUUtilization = 80
 
 // defaultHPAv1 sets minReplicas. The 80% CPU target of a v1 HPA without one
 // is applied when it is converted to the stored v2 form, where the metrics
@@ -35,7 +35,7 @@ func defaultHPAv2(h *autoscalingv2.HorizontalPodAutoscaler) {
 				Name: corev1.ResourceCPU,
 				Target: autoscalingv2.MetricTarget{
 					Type:               autoscalingv2.UtilizationMetricType,
-					AverageUtilization: ptr.To[int32](DefaultCPUUtilization),
+					AverageUtilization: ptr.To[int32](defaultCPUUtilization),
 				},
 			},
 		}}
