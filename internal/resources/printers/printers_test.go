@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"text/tabwriter"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -43,6 +44,7 @@ func TestGolden(t *testing.T) {
 				}
 				fmt.Fprintf(&out, "$ %s\n%s\n", cmd, render(t, p, c.objs, wide))
 			}
+			out.WriteString(describeColumns(t, p, c.objs[0]))
 			compareGolden(t, filepath.Join("testdata", c.resource+".golden"), out.String())
 		})
 	}
@@ -76,6 +78,26 @@ func render(t *testing.T, p *printers.Printer, objs []runtime.Object, wide bool)
 		t.Fatalf("printing table: %v", err)
 	}
 	return buf.String()
+}
+
+// describeColumns lists the column definitions with the Go type of the first
+// object's cell in each, so a golden file also pins types and priorities.
+func describeColumns(t *testing.T, p *printers.Printer, obj runtime.Object) string {
+	t.Helper()
+	cells, err := p.Row(obj, now)
+	if err != nil {
+		t.Fatalf("Row: %v", err)
+	}
+	var buf bytes.Buffer
+	w := tabwriter.NewWriter(&buf, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(w, "COLUMN\tTYPE\tFORMAT\tPRIORITY\tCELL")
+	for i, c := range p.Columns {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%T\n", c.Name, c.Type, c.Format, c.Priority, cells[i])
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return "# columns\n" + buf.String()
 }
 
 func compareGolden(t *testing.T, path, got string) {
