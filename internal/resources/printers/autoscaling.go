@@ -1,7 +1,6 @@
 package printers
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -9,15 +8,10 @@ import (
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-)
 
-// Annotations autoscaling/v1 uses to carry the metrics it has no fields for.
-const (
-	hpaMetricSpecsAnnotation    = "autoscaling.alpha.kubernetes.io/metrics"
-	hpaMetricStatusesAnnotation = "autoscaling.alpha.kubernetes.io/current-metrics"
+	"github.com/sampan-dev/sampan/internal/resources/conversion"
 )
 
 func hpaPrinter() *Printer {
@@ -34,7 +28,12 @@ func hpaPrinter() *Printer {
 		},
 		Row: func(obj runtime.Object, now time.Time) ([]interface{}, error) {
 			if h, err := typed[*autoscalingv1.HorizontalPodAutoscaler](obj); err == nil {
-				return hpaRow(hpaV2(h), now), nil
+				// A v1 object prints as its v2 form, annotation-carried metrics included.
+				v2, err := conversion.Convert(h, autoscalingv2.SchemeGroupVersion.WithKind("HorizontalPodAutoscaler"))
+				if err != nil {
+					return nil, err
+				}
+				obj = v2
 			}
 			h, err := typed[*autoscalingv2.HorizontalPodAutoscaler](obj)
 			if err != nil {
@@ -175,117 +174,4 @@ func resourceTarget(name corev1.ResourceName, target autoscalingv2.MetricTarget,
 		goal = fmt.Sprintf("%d%%", *target.AverageUtilization)
 	}
 	return fmt.Sprintf("%s: %s/%s", name, current, goal)
-}
-
-// hpaV2 lifts an autoscaling/v1 HPA to v2 as upstream's conversion does: the
-// metrics kept in annotations first, then the CPU utilization target.
-func hpaV2(h *autoscalingv1.HorizontalPodAutoscaler) *autoscalingv2.HorizontalPodAutoscaler {
-	out := &autoscalingv2.HorizontalPodAutoscaler{
-		ObjectMeta: h.ObjectMeta,
-		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
-			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{
-				Kind: h.Spec.ScaleTargetRef.Kind, Name: h.Spec.ScaleTargetRef.Name, APIVersion: h.Spec.ScaleTargetRef.APIVersion,
-			},
-			MinReplicas: h.Spec.MinReplicas,
-			MaxReplicas: h.Spec.MaxReplicas,
-		},
-		Status: autoscalingv2.HorizontalPodAutoscalerStatus{CurrentReplicas: h.Status.CurrentReplicas},
-	}
-
-	var specs []autoscalingv1.MetricSpec
-	if enc, ok := h.Annotations[hpaMetricSpecsAnnotation]; ok && json.Unmarshal([]byte(enc), &specs) == nil {
-		for _, s := range specs {
-			out.Spec.Metrics = append(out.Spec.Metrics, metricSpecV2(s))
-		}
-	}
-	if t := h.Spec.TargetCPUUtilizationPercentage; t != nil {
-		out.Spec.Metrics = append(out.Spec.Metrics, autoscalingv2.MetricSpec{
-			Type: autoscalingv2.ResourceMetricSourceType,
-			Resource: &autoscalingv2.ResourceMetricSource{
-				Name:   corev1.ResourceCPU,
-				Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: t},
-			},
-		})
-	}
-
-	var statuses []autoscalingv1.MetricStatus
-	if enc, ok := h.Annotations[hpaMetricStatusesAnnotation]; ok && json.Unmarshal([]byte(enc), &statuses) == nil {
-		for _, s := range statuses {
-			out.Status.CurrentMetrics = append(out.Status.CurrentMetrics, metricStatusV2(s))
-		}
-	}
-	if c := h.Status.CurrentCPUUtilizationPercentage; c != nil {
-		out.Status.CurrentMetrics = append(out.Status.CurrentMetrics, autoscalingv2.MetricStatus{
-			Type: autoscalingv2.ResourceMetricSourceType,
-			Resource: &autoscalingv2.ResourceMetricStatus{
-				Name:    corev1.ResourceCPU,
-				Current: autoscalingv2.MetricValueStatus{AverageUtilization: c},
-			},
-		})
-	}
-	return out
-}
-
-func quantityPtr(q resource.Quantity) *resource.Quantity { return &q }
-
-func metricSpecV2(s autoscalingv1.MetricSpec) autoscalingv2.MetricSpec {
-	out := autoscalingv2.MetricSpec{Type: autoscalingv2.MetricSourceType(s.Type)}
-	switch {
-	case s.Object != nil:
-		out.Object = &autoscalingv2.ObjectMetricSource{Target: autoscalingv2.MetricTarget{
-			Value: quantityPtr(s.Object.TargetValue), AverageValue: s.Object.AverageValue,
-		}}
-	case s.Pods != nil:
-		out.Pods = &autoscalingv2.PodsMetricSource{Target: autoscalingv2.MetricTarget{
-			AverageValue: quantityPtr(s.Pods.TargetAverageValue),
-		}}
-	case s.Resource != nil:
-		out.Resource = &autoscalingv2.ResourceMetricSource{Name: s.Resource.Name, Target: autoscalingv2.MetricTarget{
-			AverageUtilization: s.Resource.TargetAverageUtilization, AverageValue: s.Resource.TargetAverageValue,
-		}}
-	case s.ContainerResource != nil:
-		out.ContainerResource = &autoscalingv2.ContainerResourceMetricSource{
-			Name: s.ContainerResource.Name, Container: s.ContainerResource.Container,
-			Target: autoscalingv2.MetricTarget{
-				AverageUtilization: s.ContainerResource.TargetAverageUtilization,
-				AverageValue:       s.ContainerResource.TargetAverageValue,
-			},
-		}
-	case s.External != nil:
-		out.External = &autoscalingv2.ExternalMetricSource{Target: autoscalingv2.MetricTarget{
-			Value: s.External.TargetValue, AverageValue: s.External.TargetAverageValue,
-		}}
-	}
-	return out
-}
-
-func metricStatusV2(s autoscalingv1.MetricStatus) autoscalingv2.MetricStatus {
-	out := autoscalingv2.MetricStatus{Type: autoscalingv2.MetricSourceType(s.Type)}
-	switch {
-	case s.Object != nil:
-		out.Object = &autoscalingv2.ObjectMetricStatus{Current: autoscalingv2.MetricValueStatus{
-			Value: quantityPtr(s.Object.CurrentValue), AverageValue: s.Object.AverageValue,
-		}}
-	case s.Pods != nil:
-		out.Pods = &autoscalingv2.PodsMetricStatus{Current: autoscalingv2.MetricValueStatus{
-			AverageValue: quantityPtr(s.Pods.CurrentAverageValue),
-		}}
-	case s.Resource != nil:
-		out.Resource = &autoscalingv2.ResourceMetricStatus{Name: s.Resource.Name, Current: autoscalingv2.MetricValueStatus{
-			AverageUtilization: s.Resource.CurrentAverageUtilization, AverageValue: quantityPtr(s.Resource.CurrentAverageValue),
-		}}
-	case s.ContainerResource != nil:
-		out.ContainerResource = &autoscalingv2.ContainerResourceMetricStatus{
-			Name: s.ContainerResource.Name, Container: s.ContainerResource.Container,
-			Current: autoscalingv2.MetricValueStatus{
-				AverageUtilization: s.ContainerResource.CurrentAverageUtilization,
-				AverageValue:       quantityPtr(s.ContainerResource.CurrentAverageValue),
-			},
-		}
-	case s.External != nil:
-		out.External = &autoscalingv2.ExternalMetricStatus{Current: autoscalingv2.MetricValueStatus{
-			Value: quantityPtr(s.External.CurrentValue), AverageValue: s.External.CurrentAverageValue,
-		}}
-	}
-	return out
 }

@@ -15,6 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/sets"
 	storageutil "k8s.io/kubectl/pkg/util/storage"
+
+	"github.com/sampan-dev/sampan/internal/resources/conversion"
 )
 
 func namespacePrinter() *Printer {
@@ -339,7 +341,11 @@ func eventPrinter() *Printer {
 		},
 		Row: func(obj runtime.Object, now time.Time) ([]interface{}, error) {
 			if e, err := typed[*eventsv1.Event](obj); err == nil {
-				return eventRow(coreEvent(e), now), nil
+				core, err := conversion.Convert(e, corev1.SchemeGroupVersion.WithKind("Event"))
+				if err != nil {
+					return nil, err
+				}
+				obj = core
 			}
 			e, err := typed[*corev1.Event](obj)
 			if err != nil {
@@ -398,29 +404,6 @@ func eventSource(e *corev1.Event) string {
 		return component
 	}
 	return component + ", " + host
-}
-
-// coreEvent maps an events.k8s.io/v1 Event onto the core/v1 fields the table reads.
-func coreEvent(e *eventsv1.Event) *corev1.Event {
-	out := &corev1.Event{
-		ObjectMeta:          e.ObjectMeta,
-		InvolvedObject:      e.Regarding,
-		Reason:              e.Reason,
-		Message:             e.Note,
-		Source:              e.DeprecatedSource,
-		FirstTimestamp:      e.DeprecatedFirstTimestamp,
-		LastTimestamp:       e.DeprecatedLastTimestamp,
-		Count:               e.DeprecatedCount,
-		Type:                e.Type,
-		EventTime:           e.EventTime,
-		Action:              e.Action,
-		ReportingController: e.ReportingController,
-		ReportingInstance:   e.ReportingInstance,
-	}
-	if e.Series != nil {
-		out.Series = &corev1.EventSeries{Count: e.Series.Count, LastObservedTime: e.Series.LastObservedTime}
-	}
-	return out
 }
 
 // Persistent volumes.

@@ -986,7 +986,8 @@ func hpasV1() []runtime.Object {
 	}
 	withAnnotations.Annotations = map[string]string{
 		"autoscaling.alpha.kubernetes.io/metrics":         `[{"type":"Pods","pods":{"metricName":"rps","targetAverageValue":"100"}}]`,
-		"autoscaling.alpha.kubernetes.io/current-metrics": `[{"type":"Pods","pods":{"metricName":"rps","currentAverageValue":"80"}}]`,
+		"autoscaling.alpha.kubernetes.io/current-metrics": `[{"type":"Pods","pods":{"metricName":"rps","currentAverageValue":"80"}},` +
+			`{"type":"Resource","resource":{"name":"cpu","currentAverageUtilization":65,"currentAverageValue":"130m"}}]`,
 	}
 	return []runtime.Object{
 		&autoscalingv1.HorizontalPodAutoscaler{
@@ -1003,6 +1004,11 @@ func hpasV1() []runtime.Object {
 			},
 		},
 		withAnnotations,
+		// No target at all: v1 means 80% CPU.
+		&autoscalingv1.HorizontalPodAutoscaler{
+			ObjectMeta: om("implicit", 2*time.Minute),
+			Spec:       autoscalingv1.HorizontalPodAutoscalerSpec{ScaleTargetRef: ref, MaxReplicas: 2},
+		},
 	}
 }
 
