@@ -985,7 +985,7 @@ func hpasV1() []runtime.Object {
 		Status: autoscalingv1.HorizontalPodAutoscalerStatus{CurrentReplicas: 2, CurrentCPUUtilizationPercentage: ptr.To[int32](65)},
 	}
 	withAnnotations.Annotations = map[string]string{
-		"autoscaling.alpha.kubernetes.io/metrics":         `[{"type":"Pods","pods":{"metricName":"rps","targetAverageValue":"100"}}]`,
+		"autoscaling.alpha.kubernetes.io/metrics": `[{"type":"Pods","pods":{"metricName":"rps","targetAverageValue":"100"}}]`,
 		"autoscaling.alpha.kubernetes.io/current-metrics": `[{"type":"Pods","pods":{"metricName":"rps","currentAverageValue":"80"}},` +
 			`{"type":"Resource","resource":{"name":"cpu","currentAverageUtilization":65,"currentAverageValue":"130m"}}]`,
 	}
