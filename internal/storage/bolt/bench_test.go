@@ -41,6 +41,45 @@ func BenchmarkCreateParallel(b *testing.B) {
 	}
 }
 
+// BenchmarkUpdateParallel measures unconditional updates of 1 KiB values to
+// 1,000 existing keys from ~32 goroutines: the steady state of a cluster,
+// where the file no longer grows and commits rewrite allocated blocks.
+func BenchmarkUpdateParallel(b *testing.B) {
+	s := openTest(b, Config{})
+	keys := fill(b, s, "/bench/upd/", 1_000)
+	value := make([]byte, 1024)
+	var seq atomic.Int64
+	b.SetParallelism((benchWriters + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			key := keys[int(seq.Add(1))%len(keys)]
+			if _, err := s.Update(context.Background(), key, value, 0); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "updates/s")
+}
+
+// BenchmarkCreateSerial measures creates from one goroutine: every create is
+// its own commit, so this is the latency of one fsynced bbolt commit.
+func BenchmarkCreateSerial(b *testing.B) {
+	s := openTest(b, Config{})
+	value := make([]byte, 1024)
+	ctx := context.Background()
+	i := 0
+	for b.Loop() {
+		i++
+		if _, err := s.Create(ctx, fmt.Sprintf("/bench/ns/obj-%09d", i), value); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "creates/s")
+}
+
 // fill creates n keys with 1 KiB values under prefix, concurrently.
 func fill(b *testing.B, s *Store, prefix string, n int) []string {
 	b.Helper()

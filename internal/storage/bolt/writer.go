@@ -124,13 +124,28 @@ func (s *Store) runWriter() {
 				break
 			}
 			s.commit(batch)
+			s.yieldToAnswered(len(batch))
 			clear(batch)
-			// Let the callers just answered run first: those that write again
-			// join the next batch instead of waiting a whole commit for the one
-			// after it (without this, batch sizes alternate between few and
-			// many and average half the writers).
-			runtime.Gosched()
 		}
+	}
+}
+
+// yieldToAnswered lets the callers just answered run before the next batch is
+// taken: those that write again join it instead of waiting a whole commit for
+// the one after. Without this, batch sizes alternate between few and many and
+// average half the concurrent writers. It yields while the queue keeps growing
+// and is short of the batch just committed, a few times at most.
+func (s *Store) yieldToAnswered(answered int) {
+	queued := -1
+	for range 4 {
+		runtime.Gosched()
+		s.qmu.Lock()
+		n := len(s.queue)
+		s.qmu.Unlock()
+		if n >= answered || n == queued {
+			return
+		}
+		queued = n
 	}
 }
 
