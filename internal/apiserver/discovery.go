@@ -43,8 +43,8 @@ func (d *discovery) serve(w http.ResponseWriter, r *http.Request, info *requestI
 			return
 		}
 		writeObject(w, f, http.StatusOK, &metav1.APIVersions{
-			TypeMeta: metav1.TypeMeta{Kind: "APIVersions"},
-			Versions: []string{"v1"},
+			TypeMeta:                   metav1.TypeMeta{Kind: "APIVersions"},
+			Versions:                   []string{"v1"},
 			ServerAddressByClientCIDRs: []metav1.ServerAddressByClientCIDR{{ClientCIDR: "0.0.0.0/0", ServerAddress: r.Host}},
 		})
 	case info.Path == "/apis" || info.Path == "/apis/":

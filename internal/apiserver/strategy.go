@@ -76,6 +76,7 @@ func prepareForCreate(res *resources.Resource, obj runtime.Object, user *UserInf
 	switch o := obj.(type) {
 	case *corev1.Namespace:
 		o.Status = corev1.NamespaceStatus{Phase: corev1.NamespaceActive}
+		setNamespaceNameLabel(o)
 		if !hasFinalizer(o.Spec.Finalizers, corev1.FinalizerKubernetes) {
 			o.Spec.Finalizers = append(o.Spec.Finalizers, corev1.FinalizerKubernetes)
 		}
@@ -109,6 +110,7 @@ func prepareForUpdate(res *resources.Resource, obj, old runtime.Object) {
 	case *corev1.Namespace:
 		// spec.finalizers changes only through namespaces/finalize.
 		o.Spec = old.(*corev1.Namespace).Spec
+		setNamespaceNameLabel(o)
 	case *certificatesv1.CertificateSigningRequest:
 		o.Spec = old.(*certificatesv1.CertificateSigningRequest).Spec
 	}
@@ -242,4 +244,12 @@ func qosClass(spec *corev1.PodSpec) corev1.PodQOSClass {
 		return corev1.PodQOSGuaranteed
 	}
 	return corev1.PodQOSBurstable
+}
+
+// setNamespaceNameLabel keeps the immutable kubernetes.io/metadata.name label, as upstream.
+func setNamespaceNameLabel(ns *corev1.Namespace) {
+	if ns.Labels == nil {
+		ns.Labels = map[string]string{}
+	}
+	ns.Labels[corev1.LabelMetadataName] = ns.Name
 }

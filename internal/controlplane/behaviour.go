@@ -9,18 +9,22 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/sampan-dev/sampan/internal/apiserver"
+	"github.com/sampan-dev/sampan/internal/resources/conversion"
 	"github.com/sampan-dev/sampan/internal/resources/defaults"
 	"github.com/sampan-dev/sampan/internal/resources/printers"
-	// validation wired when ready
+	"github.com/sampan-dev/sampan/internal/resources/validation"
 )
 
 // Behaviour wires the per-kind logic of internal/resources/* into the API server.
 func Behaviour() apiserver.Behaviour {
 	return apiserver.Behaviour{
 		Default:              defaults.Default,
-		// ValidateCreate
-		// ValidateUpdate
-		// ValidateStatusUpdate
+		Convert:              conversion.Convert,
+		ToScale:              conversion.ToScale,
+		ApplyScale:           conversion.ApplyScale,
+		ValidateCreate:       validation.ValidateCreate,
+		ValidateUpdate:       validation.ValidateUpdate,
+		ValidateStatusUpdate: validation.ValidateStatusUpdate,
 		Printer: func(gk schema.GroupKind) ([]metav1.TableColumnDefinition, func(runtime.Object, time.Time) ([]interface{}, error), bool) {
 			p, ok := printers.For(gk)
 			if !ok {
