@@ -43,7 +43,7 @@ func newDocument(json []byte, modified time.Time, toProto func([]byte) ([]byte, 
 
 func compress(b []byte) ([]byte, error) {
 	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zw, err := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
 	if err != nil {
 		return nil, fmt.Errorf("compressing document: %w", err)
 	}
@@ -83,6 +83,7 @@ func (d *document) protobuf() ([]byte, int, error) {
 		}
 		d.protoSize = len(pb)
 		d.proto, d.protoErr = compress(pb)
+		releaseMemory()
 	})
 	return d.proto, d.protoSize, d.protoErr
 }

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -184,6 +185,7 @@ func (s *Service) documentV2() (*document, error) {
 			return
 		}
 		s.v2, s.v2Err = newDocument(js, time.Now(), protoV2)
+		releaseMemory()
 	})
 	return s.v2, s.v2Err
 }
@@ -191,7 +193,10 @@ func (s *Service) documentV2() (*document, error) {
 // documentsV3 builds every v3 document at once: the listing carries the
 // hash of each, so the first request of any needs them all.
 func (s *Service) documentsV3() (map[string]*document, error) {
-	s.v3Once.Do(func() { s.v3, s.v3Root, s.v3Err = s.buildV3() })
+	s.v3Once.Do(func() {
+		s.v3, s.v3Root, s.v3Err = s.buildV3()
+		releaseMemory()
+	})
 	return s.v3, s.v3Err
 }
 
@@ -229,6 +234,14 @@ func (s *Service) buildV3() (map[string]*document, *document, error) {
 	}
 	return docs, root, nil
 }
+
+// releaseMemory returns the garbage of a build to the system. Building the
+// documents allocates tens of MiB (the whole definitions table, the spec
+// objects, their JSON, for protobuf a YAML tree of it) that are garbage once
+// the compressed document exists; left to the background scavenger the
+// process would keep that much more resident for minutes. Builds happen once
+// per process, so the forced collection is paid once.
+func releaseMemory() { debug.FreeOSMemory() }
 
 func protoV2(js []byte) ([]byte, error) {
 	doc, err := openapi_v2.ParseDocument(js)
