@@ -2,7 +2,20 @@
 # Regenerates internal/apiserver/openapi/generated/zz_generated.openapi.go, the
 # OpenAPI definitions of every API type Sampan serves, with the openapi-gen
 # tool pinned in go.mod. Run from anywhere; the output only depends on go.mod.
+#
+#   hack/update-openapi.sh           rewrite the file
+#   hack/update-openapi.sh --verify  fail if the committed file is stale
 set -euo pipefail
+
+verify=false
+case "${1:-}" in
+--verify) verify=true ;;
+"") ;;
+*)
+	echo "usage: $0 [--verify]" >&2
+	exit 2
+	;;
+esac
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${root}"
@@ -49,6 +62,14 @@ go tool openapi-gen \
 	--output-file "${out_file}" \
 	--report-filename "${tmp}/violations.report" \
 	"${packages[@]}"
+
+if "${verify}"; then
+	if ! diff -q "${tmp}/${out_file}" "${out_dir}/${out_file}" >/dev/null 2>&1; then
+		echo "${out_dir}/${out_file} is stale: run hack/update-openapi.sh" >&2
+		exit 1
+	fi
+	exit 0
+fi
 
 mkdir -p "${out_dir}"
 cp "${tmp}/${out_file}" "${out_dir}/${out_file}"

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -186,7 +187,7 @@ func TestOpenAPIV2(t *testing.T) {
 		if models.LookupResource(r.GVK()) == nil {
 			t.Errorf("no v2 model for %s", r.GVK())
 		}
-		if has(r.Verbs, "patch") && !contains(models.GetConsumes(r.GVK(), "PATCH"), "application/strategic-merge-patch+json") {
+		if slices.Contains(r.Verbs, "patch") && !contains(models.GetConsumes(r.GVK(), "PATCH"), "application/strategic-merge-patch+json") {
 			t.Errorf("PATCH of %s does not take strategic merge patches", r.GVK())
 		}
 	}

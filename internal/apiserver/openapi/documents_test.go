@@ -3,6 +3,7 @@ package openapi
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -278,13 +279,13 @@ func testKindSchemas(t *testing.T, reg *resources.Registry, docs *builtDocs) {
 	for _, r := range reg.All() {
 		gv := r.GVR.GroupVersion()
 		kinds := []schema.GroupVersionKind{r.GVK()}
-		if has(r.Verbs, "list") {
+		if slices.Contains(r.Verbs, "list") {
 			kinds = append(kinds, r.ListGVK())
 		}
-		if has(r.Verbs, "delete") {
+		if slices.Contains(r.Verbs, "delete") {
 			kinds = append(kinds, gv.WithKind("DeleteOptions"))
 		}
-		if has(r.Verbs, "watch") {
+		if slices.Contains(r.Verbs, "watch") {
 			kinds = append(kinds, gv.WithKind("WatchEvent"))
 		}
 		for _, sub := range r.Subresources {

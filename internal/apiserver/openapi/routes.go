@@ -3,6 +3,7 @@ package openapi
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -245,21 +246,18 @@ func (b *routeBuilder) model(gvk schema.GroupVersionKind) (string, error) {
 	return name, nil
 }
 
-func has(verbs []string, verb string) bool {
-	for _, v := range verbs {
-		if v == verb {
-			return true
-		}
-	}
-	return false
-}
-
 // resource adds the routes of one resource and its subresources.
 func (b *routeBuilder) resource(set *routeSet, g string, tags []string, r *resources.Resource) error {
 	gvk := r.GVK()
 	kind, err := b.model(gvk)
 	if err != nil {
 		return err
+	}
+	list := ""
+	if slices.Contains(r.Verbs, "list") {
+		if list, err = b.model(r.ListGVK()); err != nil {
+			return err
+		}
 	}
 	prefix := gvPath(r.GVR.GroupVersion())
 	p := b.params
@@ -284,20 +282,20 @@ func (b *routeBuilder) resource(set *routeSet, g string, tags []string, r *resou
 			action: action, gvk: &gvk, params: params, consumes: mediaAny, produces: mediaObjects}
 	}
 
-	if has(r.Verbs, "list") {
+	if slices.Contains(r.Verbs, "list") {
 		rt := op(http.MethodGet, collection, "list", scope+r.Kind, "list or watch "+r.Kind+" objects", "list", with(base, p.list))
 		rt.produces = mediaLists
-		rt.responses = []response{{http.StatusOK, "OK", kind + "List"}}
+		rt.responses = []response{{http.StatusOK, "OK", list}}
 		set.add(rt)
 		if r.Namespaced {
 			rt := op(http.MethodGet, prefix+"/"+r.GVR.Resource, "list", r.Kind+"ForAllNamespaces",
 				"list or watch "+r.Kind+" objects in all namespaces", "list", with([]param{p.pretty}, p.list))
 			rt.produces = mediaLists
-			rt.responses = []response{{http.StatusOK, "OK", kind + "List"}}
+			rt.responses = []response{{http.StatusOK, "OK", list}}
 			set.add(rt)
 		}
 	}
-	if has(r.Verbs, "watch") {
+	if slices.Contains(r.Verbs, "watch") {
 		watchCollection := prefix + "/watch" + scopePath
 		for _, w := range []struct {
 			path, name, desc, action string
@@ -319,30 +317,30 @@ func (b *routeBuilder) resource(set *routeSet, g string, tags []string, r *resou
 			set.add(rt)
 		}
 	}
-	if has(r.Verbs, "create") {
+	if slices.Contains(r.Verbs, "create") {
 		rt := op(http.MethodPost, collection, "create", scope+r.Kind, "create a "+r.Kind, "post", with(base, p.create))
 		rt.body, rt.bodyRequired = kind, true
 		rt.responses = created(kind)
 		set.add(rt)
 	}
-	if has(r.Verbs, "deletecollection") {
+	if slices.Contains(r.Verbs, "deletecollection") {
 		rt := op(http.MethodDelete, collection, "delete", "Collection"+scope+r.Kind, "delete a collection of "+r.Kind, "deletecollection", with(base, p.deleteCollection))
 		rt.body = modelDeleteOptions
 		rt.responses = []response{{http.StatusOK, "OK", modelStatus}}
 		set.add(rt)
 	}
-	if has(r.Verbs, "get") {
+	if slices.Contains(r.Verbs, "get") {
 		rt := op(http.MethodGet, item, "read", scope+r.Kind, "read the specified "+r.Kind, "get", itemBase)
 		rt.responses = []response{{http.StatusOK, "OK", kind}}
 		set.add(rt)
 	}
-	if has(r.Verbs, "update") {
-		set.add(b.replace(op(http.MethodPut, item, "replace", scope+r.Kind, "replace the specified "+r.Kind, "put", with(itemBase, p.update)), kind))
+	if slices.Contains(r.Verbs, "update") {
+		set.add(replace(op(http.MethodPut, item, "replace", scope+r.Kind, "replace the specified "+r.Kind, "put", with(itemBase, p.update)), kind))
 	}
-	if has(r.Verbs, "patch") {
-		set.add(b.patch(op(http.MethodPatch, item, "patch", scope+r.Kind, "partially update the specified "+r.Kind, "patch", with(itemBase, p.patch)), kind))
+	if slices.Contains(r.Verbs, "patch") {
+		set.add(patch(op(http.MethodPatch, item, "patch", scope+r.Kind, "partially update the specified "+r.Kind, "patch", with(itemBase, p.patch)), kind))
 	}
-	if has(r.Verbs, "delete") {
+	if slices.Contains(r.Verbs, "delete") {
 		rt := op(http.MethodDelete, item, "delete", scope+r.Kind, "delete a "+r.Kind, "delete", with(itemBase, p.delete))
 		rt.body = modelDeleteOptions
 		rt.responses = []response{{http.StatusOK, "OK", modelStatus}, {http.StatusAccepted, "Accepted", modelStatus}}
@@ -383,9 +381,9 @@ func (b *routeBuilder) resource(set *routeSet, g string, tags []string, r *resou
 				rt.responses = []response{{http.StatusOK, "OK", subKind}}
 				set.add(rt)
 			case "update":
-				set.add(b.replace(subOp(http.MethodPut, subPath, "replace", name, "replace "+what, "put", with(itemBase, p.update)), subKind))
+				set.add(replace(subOp(http.MethodPut, subPath, "replace", name, "replace "+what, "put", with(itemBase, p.update)), subKind))
 			case "patch":
-				set.add(b.patch(subOp(http.MethodPatch, subPath, "patch", name, "partially update "+what, "patch", with(itemBase, p.patch)), subKind))
+				set.add(patch(subOp(http.MethodPatch, subPath, "patch", name, "partially update "+what, "patch", with(itemBase, p.patch)), subKind))
 			case "create":
 				rt := subOp(http.MethodPost, subPath, "create", name, "create "+what, "post", with(itemBase, p.create))
 				rt.body, rt.bodyRequired = subKind, true
@@ -403,13 +401,13 @@ func created(model string) []response {
 	return []response{{http.StatusOK, "OK", model}, {http.StatusCreated, "Created", model}, {http.StatusAccepted, "Accepted", model}}
 }
 
-func (b *routeBuilder) replace(rt *route, model string) *route {
+func replace(rt *route, model string) *route {
 	rt.body, rt.bodyRequired = model, true
 	rt.responses = []response{{http.StatusOK, "OK", model}, {http.StatusCreated, "Created", model}}
 	return rt
 }
 
-func (b *routeBuilder) patch(rt *route, model string) *route {
+func patch(rt *route, model string) *route {
 	rt.body, rt.bodyRequired = modelPatch, true
 	rt.consumes = mediaPatch
 	rt.responses = []response{{http.StatusOK, "OK", model}, {http.StatusCreated, "Created", model}}
@@ -445,7 +443,7 @@ func (b *routeBuilder) connect(set *routeSet, subOp func(method, path, verb, nam
 		}
 	}
 	for _, m := range connectMethods {
-		if !has(sub.Verbs, m.verb) {
+		if !slices.Contains(sub.Verbs, m.verb) {
 			continue
 		}
 		method := camel(strings.ToLower(m.method))
