@@ -9,6 +9,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -176,4 +177,77 @@ func render(errs field.ErrorList) string {
 		fmt.Fprintf(&b, "  %s\n", e.Error())
 	}
 	return b.String()
+}
+
+func validStatefulSet() *appsv1.StatefulSet {
+	c := defaultedContainer("db", "postgres:17")
+	c.VolumeMounts = []corev1.VolumeMount{{Name: "data", MountPath: "/var/lib/postgresql"}}
+	return &appsv1.StatefulSet{
+		ObjectMeta: objectMeta("db"),
+		Spec: appsv1.StatefulSetSpec{
+			Replicas:            ptr.To[int32](1),
+			ServiceName:         "db",
+			Selector:            &metav1.LabelSelector{MatchLabels: map[string]string{"app": "db"}},
+			PodManagementPolicy: appsv1.OrderedReadyPodManagement,
+			UpdateStrategy: appsv1.StatefulSetUpdateStrategy{
+				Type:          appsv1.RollingUpdateStatefulSetStrategyType,
+				RollingUpdate: &appsv1.RollingUpdateStatefulSetStrategy{Partition: ptr.To[int32](0)},
+			},
+			RevisionHistoryLimit: ptr.To[int32](10),
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "db"}},
+				Spec:       defaultedPodSpec(c),
+			},
+			VolumeClaimTemplates: []corev1.PersistentVolumeClaim{{
+				ObjectMeta: metav1.ObjectMeta{Name: "data"},
+				Spec: corev1.PersistentVolumeClaimSpec{
+					AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+					Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
+				},
+			}},
+		},
+	}
+}
+
+func validDaemonSet() *appsv1.DaemonSet {
+	one := intstr.FromInt32(1)
+	zero := intstr.FromInt32(0)
+	return &appsv1.DaemonSet{
+		ObjectMeta: objectMeta("agent"),
+		Spec: appsv1.DaemonSetSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "agent"}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "agent"}},
+				Spec:       defaultedPodSpec(defaultedContainer("agent", "agent:1")),
+			},
+			UpdateStrategy: appsv1.DaemonSetUpdateStrategy{
+				Type:          appsv1.RollingUpdateDaemonSetStrategyType,
+				RollingUpdate: &appsv1.RollingUpdateDaemonSet{MaxUnavailable: &one, MaxSurge: &zero},
+			},
+			RevisionHistoryLimit: ptr.To[int32](10),
+		},
+	}
+}
+
+func validReplicaSet() *appsv1.ReplicaSet {
+	d := nginxDeployment()
+	return &appsv1.ReplicaSet{
+		ObjectMeta: objectMeta("nginx-5d4f"),
+		Spec:       appsv1.ReplicaSetSpec{Replicas: ptr.To[int32](3), Selector: d.Spec.Selector, Template: d.Spec.Template},
+	}
+}
+
+func validCronJob() *batchv1.CronJob {
+	j := validJob()
+	return &batchv1.CronJob{
+		ObjectMeta: objectMeta("hello"),
+		Spec: batchv1.CronJobSpec{
+			Schedule:                   "*/5 * * * *",
+			ConcurrencyPolicy:          batchv1.AllowConcurrent,
+			Suspend:                    ptr.To(false),
+			SuccessfulJobsHistoryLimit: ptr.To[int32](3),
+			FailedJobsHistoryLimit:     ptr.To[int32](1),
+			JobTemplate:                batchv1.JobTemplateSpec{Spec: j.Spec},
+		},
+	}
 }

@@ -11,11 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
-// NodePort range served by Sampan's proxy (DESIGN.md, section 6).
+// The NodePort range is the allocator's to enforce, as upstream's is.
 const (
-	nodePortMin = 30000
-	nodePortMax = 32767
-
 	maxClientIPAffinitySeconds  = 86400
 	loadBalancerSourceRangesAnn = "service.beta.kubernetes.io/load-balancer-source-ranges"
 )
@@ -203,10 +200,6 @@ func validateServicePort(sp *corev1.ServicePort, requireName bool, names map[str
 	errs = append(errs, portNumOrName(sp.TargetPort, fldPath.Child("targetPort"))...)
 	if sp.AppProtocol != nil {
 		errs = append(errs, qualifiedName(*sp.AppProtocol, fldPath.Child("appProtocol"))...)
-	}
-	if sp.NodePort != 0 && (sp.NodePort < nodePortMin || sp.NodePort > nodePortMax) {
-		errs = append(errs, field.Invalid(fldPath.Child("nodePort"), sp.NodePort,
-			fmt.Sprintf("provided port is not in the valid range. The range of valid ports is %d-%d", nodePortMin, nodePortMax)))
 	}
 	return errs
 }

@@ -410,8 +410,12 @@ func validateStatusUpdate(obj, old runtime.Object) (field.ErrorList, bool) {
 		}
 	case *certificatesv1.CertificateSigningRequest:
 		if p, ok := old.(*certificatesv1.CertificateSigningRequest); ok {
+			// The server routes both status and approval writes here, and its
+			// own preparation keeps approval conditions out of status writes
+			// and the certificate out of approvals, so both are open.
 			opts := csrOptionsFor(o, p)
 			opts.allowSettingCertificate = true
+			opts.allowSettingApprovalConditions = true
 			return validateCSRUpdate(o, p, opts), true
 		}
 	}
