@@ -127,6 +127,30 @@ func TestDocuments(t *testing.T) {
 	t.Run("operation ids", func(t *testing.T) { testOperationIDs(t, docs) })
 	t.Run("operation parameters", func(t *testing.T) { testOperationParameters(t, docs) })
 	t.Run("kind schemas", func(t *testing.T) { testKindSchemas(t, reg, docs) })
+	t.Run("delete responses", func(t *testing.T) { testDeleteResponses(t, docs) })
+}
+
+func testDeleteResponses(t *testing.T, docs *builtDocs) {
+	tests := []struct{ path, model string }{
+		{"/api/v1/namespaces/{namespace}/pods/{name}", "io.k8s.api.core.v1.Pod"},
+		{"/api/v1/namespaces/{namespace}/services/{name}", "io.k8s.api.core.v1.Service"},
+		{"/api/v1/namespaces/{namespace}/configmaps/{name}", modelStatus},
+		{"/api/v1/namespaces/{name}", modelStatus},
+		{"/apis/apps/v1/namespaces/{namespace}/deployments/{name}", modelStatus},
+		{"/apis/storage.k8s.io/v1/storageclasses/{name}", "io.k8s.api.storage.v1.StorageClass"},
+	}
+	for _, tc := range tests {
+		op := docs.v2.Paths.Paths[tc.path].Delete
+		if op == nil {
+			t.Errorf("no DELETE %s", tc.path)
+			continue
+		}
+		for _, code := range []int{http.StatusOK, http.StatusAccepted} {
+			if got, want := op.Responses.StatusCodeResponses[code].Schema.Ref.String(), "#/definitions/"+tc.model; got != want {
+				t.Errorf("DELETE %s %d: %s, want %s", tc.path, code, got, want)
+			}
+		}
+	}
 }
 
 func testOperationIDs(t *testing.T, docs *builtDocs) {

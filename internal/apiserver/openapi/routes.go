@@ -216,6 +216,19 @@ type routeBuilder struct {
 	params *paramSets
 }
 
+// deleteReturnsObject are the resources whose DELETE upstream documents as
+// answering with the deleted object; the others document a Status.
+var deleteReturnsObject = map[schema.GroupResource]bool{
+	{Resource: "persistentvolumeclaims"}:                  true,
+	{Resource: "persistentvolumes"}:                       true,
+	{Resource: "pods"}:                                    true,
+	{Resource: "podtemplates"}:                            true,
+	{Resource: "resourcequotas"}:                          true,
+	{Resource: "serviceaccounts"}:                         true,
+	{Resource: "services"}:                                true,
+	{Group: "storage.k8s.io", Resource: "storageclasses"}: true,
+}
+
 // connectSubresources are served by streaming connections, not objects.
 var connectSubresources = map[string]bool{"attach": true, "exec": true, "portforward": true, "proxy": true}
 
@@ -343,7 +356,11 @@ func (b *routeBuilder) resource(set *routeSet, g string, tags []string, r *resou
 	if slices.Contains(r.Verbs, "delete") {
 		rt := op(http.MethodDelete, item, "delete", scope+r.Kind, "delete a "+r.Kind, "delete", with(itemBase, p.delete))
 		rt.body = modelDeleteOptions
-		rt.responses = []response{{http.StatusOK, "OK", modelStatus}, {http.StatusAccepted, "Accepted", modelStatus}}
+		deleted := modelStatus
+		if deleteReturnsObject[r.GVR.GroupResource()] {
+			deleted = kind
+		}
+		rt.responses = []response{{http.StatusOK, "OK", deleted}, {http.StatusAccepted, "Accepted", deleted}}
 		set.add(rt)
 	}
 

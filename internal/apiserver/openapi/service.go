@@ -49,7 +49,9 @@ var (
 
 const v3Prefix = "/openapi/v3"
 
-// Service serves the OpenAPI documents of a registry's resources.
+// Service serves the OpenAPI documents of a registry's resources. The
+// documents are a function of the binary and the registry: each is built
+// once, and a failed build (a bug: tests build them all) is not retried.
 type Service struct {
 	cat *catalog
 
