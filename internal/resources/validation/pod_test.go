@@ -52,7 +52,9 @@ func TestPodCreate(t *testing.T) {
 		},
 		{
 			name: "container port out of range",
-			pod:  ctr(func(c *corev1.Container) { c.Ports = []corev1.ContainerPort{{ContainerPort: 70000, Protocol: corev1.ProtocolTCP}} }),
+			pod: ctr(func(c *corev1.Container) {
+				c.Ports = []corev1.ContainerPort{{ContainerPort: 70000, Protocol: corev1.ProtocolTCP}}
+			}),
 			want: []wantErr{inv("spec.containers[0].ports[0].containerPort").with("spec.containers[0].ports[0].containerPort: Invalid value: 70000: must be between 1 and 65535, inclusive")},
 		},
 		{
@@ -350,12 +352,16 @@ func TestPodUpdate(t *testing.T) {
 		{name: "activeDeadlineSeconds may be set", pod: update(func(p *corev1.Pod) { p.Spec.ActiveDeadlineSeconds = ptr.To[int64](60) })},
 		{
 			name: "other spec fields may not change",
-			pod:  update(func(p *corev1.Pod) { p.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 80, Protocol: corev1.ProtocolTCP}} }),
+			pod: update(func(p *corev1.Pod) {
+				p.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 80, Protocol: corev1.ProtocolTCP}}
+			}),
 			want: []wantErr{forb("spec")},
 		},
 		{
 			name: "containers may not be added",
-			pod:  update(func(p *corev1.Pod) { p.Spec.Containers = append(p.Spec.Containers, defaultedContainer("side", "busybox")) }),
+			pod: update(func(p *corev1.Pod) {
+				p.Spec.Containers = append(p.Spec.Containers, defaultedContainer("side", "busybox"))
+			}),
 			want: []wantErr{forb("spec.containers").with("spec.containers: Forbidden: pod updates may not add or remove containers")},
 		},
 		{
