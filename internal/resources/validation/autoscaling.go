@@ -15,9 +15,11 @@ const (
 	minReplicasLowerBound         = 1
 )
 
-var validMetricSourceTypes = []autoscalingv2.MetricSourceType{
-	autoscalingv2.ContainerResourceMetricSourceType, autoscalingv2.ExternalMetricSourceType,
-	autoscalingv2.ObjectMetricSourceType, autoscalingv2.PodsMetricSourceType, autoscalingv2.ResourceMetricSourceType,
+func validMetricSourceTypes() []autoscalingv2.MetricSourceType {
+	return []autoscalingv2.MetricSourceType{
+		autoscalingv2.ContainerResourceMetricSourceType, autoscalingv2.ExternalMetricSourceType,
+		autoscalingv2.ObjectMetricSourceType, autoscalingv2.PodsMetricSourceType, autoscalingv2.ResourceMetricSourceType,
+	}
 }
 
 // ---- autoscaling/v1 ----
@@ -166,7 +168,7 @@ func validateMetricSpec(m *autoscalingv2.MetricSpec, fldPath *field.Path) field.
 		expected = "external"
 	default:
 		if m.Type != "" {
-			errs = append(errs, field.NotSupported(fldPath.Child("type"), m.Type, validMetricSourceTypes))
+			errs = append(errs, field.NotSupported(fldPath.Child("type"), m.Type, validMetricSourceTypes()))
 		}
 	}
 	found := false

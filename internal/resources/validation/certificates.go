@@ -18,7 +18,8 @@ import (
 
 const legacyUnknownSignerName = "kubernetes.io/legacy-unknown"
 
-var validUsages = func() []string {
+// validUsages lists the key usages, sorted.
+func validUsages() []string {
 	u := []certificatesv1.KeyUsage{
 		certificatesv1.UsageSigning, certificatesv1.UsageDigitalSignature, certificatesv1.UsageContentCommitment,
 		certificatesv1.UsageKeyEncipherment, certificatesv1.UsageKeyAgreement, certificatesv1.UsageDataEncipherment,
@@ -35,11 +36,15 @@ var validUsages = func() []string {
 	}
 	sort.Strings(out)
 	return out
-}()
+}
 
 func isValidUsage(u certificatesv1.KeyUsage) bool {
-	i := sort.SearchStrings(validUsages, string(u))
-	return i < len(validUsages) && validUsages[i] == string(u)
+	for _, v := range validUsages() {
+		if v == string(u) {
+			return true
+		}
+	}
+	return false
 }
 
 // csrOptions relax the rules for data that is already stored, and open the
@@ -141,7 +146,7 @@ func validateCSR(csr *certificatesv1.CertificateSigningRequest, opts csrOptions)
 	seen := map[certificatesv1.KeyUsage]bool{}
 	for i, u := range csr.Spec.Usages {
 		if !opts.allowUnknownUsages && !isValidUsage(u) {
-			errs = append(errs, field.NotSupported(up.Index(i), u, validUsages))
+			errs = append(errs, field.NotSupported(up.Index(i), u, validUsages()))
 		}
 		if !opts.allowDuplicateUsages && seen[u] {
 			errs = append(errs, field.Duplicate(up.Index(i), u))

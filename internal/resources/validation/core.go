@@ -545,7 +545,7 @@ func validateLimitRangeType(t corev1.LimitType, fldPath *field.Path) field.Error
 	for _, msg := range validation.IsQualifiedName(string(t)) {
 		errs = append(errs, field.Invalid(fldPath, t, msg))
 	}
-	if len(errs) == 0 && !strings.Contains(string(t), "/") && !standardLimitRangeTypes[string(t)] {
+	if len(errs) == 0 && !strings.Contains(string(t), "/") && !isStandardLimitRangeType(string(t)) {
 		errs = append(errs, field.Invalid(fldPath, t, "must be a standard limit type or fully qualified"))
 	}
 	return errs
@@ -553,11 +553,15 @@ func validateLimitRangeType(t corev1.LimitType, fldPath *field.Path) field.Error
 
 // ---- ResourceQuota ----
 
-var standardQuotaScopes = map[corev1.ResourceQuotaScope]bool{
-	corev1.ResourceQuotaScopeTerminating: true, corev1.ResourceQuotaScopeNotTerminating: true,
-	corev1.ResourceQuotaScopeBestEffort: true, corev1.ResourceQuotaScopeNotBestEffort: true,
-	corev1.ResourceQuotaScopePriorityClass: true, corev1.ResourceQuotaScopeCrossNamespacePodAffinity: true,
-	corev1.ResourceQuotaScopeVolumeAttributesClass: true,
+func isStandardQuotaScope(s corev1.ResourceQuotaScope) bool {
+	switch s {
+	case corev1.ResourceQuotaScopeTerminating, corev1.ResourceQuotaScopeNotTerminating,
+		corev1.ResourceQuotaScopeBestEffort, corev1.ResourceQuotaScopeNotBestEffort,
+		corev1.ResourceQuotaScopePriorityClass, corev1.ResourceQuotaScopeCrossNamespacePodAffinity,
+		corev1.ResourceQuotaScopeVolumeAttributesClass:
+		return true
+	}
+	return false
 }
 
 func validateResourceQuota(rq *corev1.ResourceQuota) field.ErrorList {
@@ -580,7 +584,7 @@ func validateResourceQuotaSpec(spec *corev1.ResourceQuotaSpec, fldPath *field.Pa
 	errs := validateQuotaList(spec.Hard, fldPath.Child("hard"))
 	scopes := map[corev1.ResourceQuotaScope]bool{}
 	for _, s := range spec.Scopes {
-		if !standardQuotaScopes[s] {
+		if !isStandardQuotaScope(s) {
 			errs = append(errs, field.Invalid(fldPath.Child("scopes"), spec.Scopes, "unsupported scope"))
 		}
 		scopes[s] = true
@@ -588,7 +592,7 @@ func validateResourceQuotaSpec(spec *corev1.ResourceQuotaSpec, fldPath *field.Pa
 	if spec.ScopeSelector != nil {
 		mp := fldPath.Child("scopeSelector", "matchExpressions")
 		for _, req := range spec.ScopeSelector.MatchExpressions {
-			if !standardQuotaScopes[req.ScopeName] {
+			if !isStandardQuotaScope(req.ScopeName) {
 				errs = append(errs, field.Invalid(mp.Child("scopeName"), req.ScopeName, "unsupported scope"))
 			}
 			switch req.Operator {
@@ -637,7 +641,9 @@ func validateResourceQuotaStatusUpdate(rq, old *corev1.ResourceQuota) field.Erro
 
 // ---- PersistentVolume and PersistentVolumeClaim ----
 
-var supportedAccessModes = []corev1.PersistentVolumeAccessMode{corev1.ReadOnlyMany, corev1.ReadWriteMany, corev1.ReadWriteOnce, corev1.ReadWriteOncePod}
+func supportedAccessModes() []corev1.PersistentVolumeAccessMode {
+	return []corev1.PersistentVolumeAccessMode{corev1.ReadOnlyMany, corev1.ReadWriteMany, corev1.ReadWriteOnce, corev1.ReadWriteOncePod}
+}
 
 func validateAccessModes(modes []corev1.PersistentVolumeAccessMode, requiredDetail string, fldPath *field.Path) field.ErrorList {
 	var errs field.ErrorList
@@ -647,11 +653,11 @@ func validateAccessModes(modes []corev1.PersistentVolumeAccessMode, requiredDeta
 	rwop, other := false, false
 	for _, m := range modes {
 		known := false
-		for _, s := range supportedAccessModes {
+		for _, s := range supportedAccessModes() {
 			known = known || m == s
 		}
 		if !known {
-			errs = append(errs, field.NotSupported(fldPath, m, supportedAccessModes))
+			errs = append(errs, field.NotSupported(fldPath, m, supportedAccessModes()))
 		} else if m == corev1.ReadWriteOncePod {
 			rwop = true
 		} else {

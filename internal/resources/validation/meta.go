@@ -16,25 +16,32 @@ import (
 type nameFunc = apimachineryvalidation.ValidateNameFunc
 
 // Name rules per kind, as upstream assigns them.
-var (
-	nameIsDNSSubdomain nameFunc = apimachineryvalidation.NameIsDNSSubdomain
-	nameIsDNSLabel     nameFunc = apimachineryvalidation.NameIsDNSLabel
-	nameIsPathSegment  nameFunc = path.ValidatePathSegmentName
-)
+
+func nameIsDNSSubdomain(name string, prefix bool) []string {
+	return apimachineryvalidation.NameIsDNSSubdomain(name, prefix)
+}
+
+func nameIsDNSLabel(name string, prefix bool) []string {
+	return apimachineryvalidation.NameIsDNSLabel(name, prefix)
+}
+
+func nameIsPathSegment(name string, prefix bool) []string {
+	return path.ValidatePathSegmentName(name, prefix)
+}
 
 // anyName accepts every name (CertificateSigningRequests).
 func anyName(string, bool) []string { return nil }
 
 var metadataPath = field.NewPath("metadata")
 
-// standardFinalizers are the finalizer names that need no domain prefix.
-var standardFinalizers = map[string]bool{
-	string(corev1FinalizerKubernetes): true,
-	metav1.FinalizerOrphanDependents:  true,
-	metav1.FinalizerDeleteDependents:  true,
+// isStandardFinalizer: the finalizer names that need no domain prefix.
+func isStandardFinalizer(name string) bool {
+	switch name {
+	case "kubernetes", metav1.FinalizerOrphanDependents, metav1.FinalizerDeleteDependents:
+		return true
+	}
+	return false
 }
-
-const corev1FinalizerKubernetes = "kubernetes"
 
 // validateMeta checks the metadata of an object being created. kube adds the
 // rule of the core API groups that finalizer names without a '/' must be one
@@ -75,7 +82,7 @@ func validateKubeFinalizers(finalizers []string, fldPath *field.Path) field.Erro
 // validateKubeFinalizerName rejects unqualified finalizer names that are not
 // one of the standard ones.
 func validateKubeFinalizerName(name string, fldPath *field.Path) field.ErrorList {
-	if !strings.Contains(name, "/") && !standardFinalizers[name] {
+	if !strings.Contains(name, "/") && !isStandardFinalizer(name) {
 		return field.ErrorList{field.Invalid(fldPath, name, "name is neither a standard finalizer name nor is it fully qualified")}
 	}
 	return nil

@@ -19,11 +19,13 @@ const (
 	maxLenIngressClassController = 250
 )
 
-var (
-	supportedPathTypes   = []string{string(networkingv1.PathTypeExact), string(networkingv1.PathTypeImplementationSpecific), string(networkingv1.PathTypePrefix)}
-	invalidPathSequences = []string{"//", "/./", "/../", "%2f", "%2F"}
-	invalidPathSuffixes  = []string{"/..", "/."}
-)
+func supportedPathTypes() []string {
+	return []string{string(networkingv1.PathTypeExact), string(networkingv1.PathTypeImplementationSpecific), string(networkingv1.PathTypePrefix)}
+}
+
+func invalidPathSequences() []string { return []string{"//", "/./", "/../", "%2f", "%2F"} }
+
+func invalidPathSuffixes() []string { return []string{"/..", "/."} }
 
 // ---- Ingress ----
 
@@ -109,12 +111,12 @@ func validateHTTPIngressPath(p *networkingv1.HTTPIngressPath, fldPath *field.Pat
 			errs = append(errs, field.Invalid(pp, p.Path, "must be an absolute path"))
 		}
 		if p.Path != "" {
-			for _, s := range invalidPathSequences {
+			for _, s := range invalidPathSequences() {
 				if strings.Contains(p.Path, s) {
 					errs = append(errs, field.Invalid(pp, p.Path, fmt.Sprintf("must not contain '%s'", s)))
 				}
 			}
-			for _, s := range invalidPathSuffixes {
+			for _, s := range invalidPathSuffixes() {
 				if strings.HasSuffix(p.Path, s) {
 					errs = append(errs, field.Invalid(pp, p.Path, fmt.Sprintf("cannot end with '%s'", s)))
 				}
@@ -125,7 +127,7 @@ func validateHTTPIngressPath(p *networkingv1.HTTPIngressPath, fldPath *field.Pat
 			errs = append(errs, field.Invalid(pp, p.Path, "must be an absolute path"))
 		}
 	default:
-		errs = append(errs, field.NotSupported(fldPath.Child("pathType"), *p.PathType, supportedPathTypes))
+		errs = append(errs, field.NotSupported(fldPath.Child("pathType"), *p.PathType, supportedPathTypes()))
 	}
 	return append(errs, validateIngressBackend(&p.Backend, fldPath.Child("backend"))...)
 }

@@ -533,9 +533,11 @@ func validateVolumeSource(src *corev1.VolumeSource, fldPath *field.Path, volName
 	return errs
 }
 
-var supportedHostPathTypes = []corev1.HostPathType{
-	corev1.HostPathUnset, corev1.HostPathBlockDev, corev1.HostPathCharDev, corev1.HostPathDirectory,
-	corev1.HostPathDirectoryOrCreate, corev1.HostPathFile, corev1.HostPathFileOrCreate, corev1.HostPathSocket,
+func supportedHostPathTypes() []corev1.HostPathType {
+	return []corev1.HostPathType{
+		corev1.HostPathUnset, corev1.HostPathBlockDev, corev1.HostPathCharDev, corev1.HostPathDirectory,
+		corev1.HostPathDirectoryOrCreate, corev1.HostPathFile, corev1.HostPathFileOrCreate, corev1.HostPathSocket,
+	}
 }
 
 func validateHostPath(hp *corev1.HostPathVolumeSource, fldPath *field.Path) field.ErrorList {
@@ -545,11 +547,11 @@ func validateHostPath(hp *corev1.HostPathVolumeSource, fldPath *field.Path) fiel
 	errs := validatePathNoBacksteps(hp.Path, fldPath.Child("path"))
 	if hp.Type != nil {
 		ok := false
-		for _, t := range supportedHostPathTypes {
+		for _, t := range supportedHostPathTypes() {
 			ok = ok || *hp.Type == t
 		}
 		if !ok {
-			errs = append(errs, field.NotSupported(fldPath.Child("type"), hp.Type, supportedHostPathTypes))
+			errs = append(errs, field.NotSupported(fldPath.Child("type"), hp.Type, supportedHostPathTypes()))
 		}
 	}
 	return errs
@@ -581,16 +583,22 @@ func validateKeyToPath(kp *corev1.KeyToPath, fldPath *field.Path) field.ErrorLis
 	return append(errs, fileMode(kp.Mode, fldPath.Child("mode"))...)
 }
 
-var volumeDownwardAPIFieldPaths = []string{"metadata.annotations", "metadata.labels", "metadata.name", "metadata.namespace", "metadata.uid"}
-
-var envDownwardAPIFieldPaths = []string{
-	"metadata.name", "metadata.namespace", "metadata.uid", "spec.nodeName", "spec.serviceAccountName",
-	"status.hostIP", "status.hostIPs", "status.podIP", "status.podIPs",
+func volumeDownwardAPIFieldPaths() []string {
+	return []string{"metadata.annotations", "metadata.labels", "metadata.name", "metadata.namespace", "metadata.uid"}
 }
 
-var containerResourceFieldPaths = []string{
-	"limits.cpu", "limits.ephemeral-storage", "limits.memory",
-	"requests.cpu", "requests.ephemeral-storage", "requests.memory",
+func envDownwardAPIFieldPaths() []string {
+	return []string{
+		"metadata.name", "metadata.namespace", "metadata.uid", "spec.nodeName", "spec.serviceAccountName",
+		"status.hostIP", "status.hostIPs", "status.podIP", "status.podIPs",
+	}
+}
+
+func containerResourceFieldPaths() []string {
+	return []string{
+		"limits.cpu", "limits.ephemeral-storage", "limits.memory",
+		"requests.cpu", "requests.ephemeral-storage", "requests.memory",
+	}
 }
 
 func validateDownwardAPIVolumeFile(f *corev1.DownwardAPIVolumeFile, fldPath *field.Path) field.ErrorList {
@@ -601,7 +609,7 @@ func validateDownwardAPIVolumeFile(f *corev1.DownwardAPIVolumeFile, fldPath *fie
 	errs = append(errs, validateLocalNonReservedPath(f.Path, fldPath.Child("path"))...)
 	switch {
 	case f.FieldRef != nil:
-		errs = append(errs, validateObjectFieldSelector(f.FieldRef, volumeDownwardAPIFieldPaths, fldPath.Child("fieldRef"))...)
+		errs = append(errs, validateObjectFieldSelector(f.FieldRef, volumeDownwardAPIFieldPaths(), fldPath.Child("fieldRef"))...)
 		if f.ResourceFieldRef != nil {
 			errs = append(errs, field.Invalid(fldPath, "resource", "fieldRef and resourceFieldRef can not be specified simultaneously"))
 		}
@@ -889,7 +897,9 @@ func validateContainerCommon(c *corev1.Container, vols map[string]corev1.VolumeS
 	return errs
 }
 
-var supportedProtocols = []corev1.Protocol{corev1.ProtocolSCTP, corev1.ProtocolTCP, corev1.ProtocolUDP}
+func supportedProtocols() []corev1.Protocol {
+	return []corev1.Protocol{corev1.ProtocolSCTP, corev1.ProtocolTCP, corev1.ProtocolUDP}
+}
 
 func isSupportedProtocol(p corev1.Protocol) bool {
 	return p == corev1.ProtocolTCP || p == corev1.ProtocolUDP || p == corev1.ProtocolSCTP
@@ -922,7 +932,7 @@ func validateContainerPorts(ports []corev1.ContainerPort, fldPath *field.Path) f
 		if port.Protocol == "" {
 			errs = append(errs, field.Required(p.Child("protocol"), ""))
 		} else if !isSupportedProtocol(port.Protocol) {
-			errs = append(errs, field.NotSupported(p.Child("protocol"), port.Protocol, supportedProtocols))
+			errs = append(errs, field.NotSupported(p.Child("protocol"), port.Protocol, supportedProtocols()))
 		}
 	}
 	return errs
@@ -973,7 +983,7 @@ func validateEnvVarValueFrom(ev corev1.EnvVar, fldPath *field.Path) field.ErrorL
 	vf := ev.ValueFrom
 	if vf.FieldRef != nil {
 		n++
-		errs = append(errs, validateObjectFieldSelector(vf.FieldRef, envDownwardAPIFieldPaths, fldPath.Child("fieldRef"))...)
+		errs = append(errs, validateObjectFieldSelector(vf.FieldRef, envDownwardAPIFieldPaths(), fldPath.Child("fieldRef"))...)
 	}
 	if vf.ResourceFieldRef != nil {
 		n++
@@ -1053,11 +1063,11 @@ func validateResourceFieldSelector(fs *corev1.ResourceFieldSelector, fldPath *fi
 		errs = append(errs, field.Required(fldPath.Child("resource"), ""))
 	default:
 		ok := strings.HasPrefix(fs.Resource, "requests.hugepages-") || strings.HasPrefix(fs.Resource, "limits.hugepages-")
-		for _, r := range containerResourceFieldPaths {
+		for _, r := range containerResourceFieldPaths() {
 			ok = ok || r == fs.Resource
 		}
 		if !ok {
-			errs = append(errs, field.NotSupported(fldPath.Child("resource"), fs.Resource, containerResourceFieldPaths))
+			errs = append(errs, field.NotSupported(fldPath.Child("resource"), fs.Resource, containerResourceFieldPaths()))
 		}
 	}
 	return errs
@@ -1233,7 +1243,9 @@ func validateVolumeDevices(devices []corev1.VolumeDevice, mounts map[string]stri
 	return errs
 }
 
-var supportedPullPolicies = []corev1.PullPolicy{corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever}
+func supportedPullPolicies() []corev1.PullPolicy {
+	return []corev1.PullPolicy{corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever}
+}
 
 func validatePullPolicy(policy corev1.PullPolicy, fldPath *field.Path) field.ErrorList {
 	switch policy {
@@ -1242,7 +1254,7 @@ func validatePullPolicy(policy corev1.PullPolicy, fldPath *field.Path) field.Err
 	case "":
 		return field.ErrorList{field.Required(fldPath, "")}
 	}
-	return field.ErrorList{field.NotSupported(fldPath, policy, supportedPullPolicies)}
+	return field.ErrorList{field.NotSupported(fldPath, policy, supportedPullPolicies())}
 }
 
 func validateResizePolicy(policies []corev1.ContainerResizePolicy, fldPath *field.Path, restart corev1.RestartPolicy) field.ErrorList {
@@ -1698,7 +1710,9 @@ func validateTolerations(tolerations []corev1.Toleration, fldPath *field.Path) f
 	return errs
 }
 
-var supportedTaintEffects = []corev1.TaintEffect{corev1.TaintEffectNoSchedule, corev1.TaintEffectPreferNoSchedule, corev1.TaintEffectNoExecute}
+func supportedTaintEffects() []corev1.TaintEffect {
+	return []corev1.TaintEffect{corev1.TaintEffectNoSchedule, corev1.TaintEffectPreferNoSchedule, corev1.TaintEffectNoExecute}
+}
 
 func validateTaintEffect(effect corev1.TaintEffect, allowEmpty bool, fldPath *field.Path) field.ErrorList {
 	if !allowEmpty && effect == "" {
@@ -1708,7 +1722,7 @@ func validateTaintEffect(effect corev1.TaintEffect, allowEmpty bool, fldPath *fi
 	case corev1.TaintEffectNoSchedule, corev1.TaintEffectPreferNoSchedule, corev1.TaintEffectNoExecute:
 		return nil
 	}
-	return field.ErrorList{field.NotSupported(fldPath, effect, supportedTaintEffects)}
+	return field.ErrorList{field.NotSupported(fldPath, effect, supportedTaintEffects())}
 }
 
 // ---- affinity and spreading ----

@@ -12,13 +12,15 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
-// updatablePodSpecFields is listed in the error for a forbidden pod update.
-var updatablePodSpecFields = []string{
-	"`spec.containers[*].image`",
-	"`spec.initContainers[*].image`",
-	"`spec.activeDeadlineSeconds`",
-	"`spec.tolerations` (only additions to existing tolerations)",
-	"`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)",
+// updatablePodSpecFields() is listed in the error for a forbidden pod update.
+func updatablePodSpecFields() []string {
+	return []string{
+		"`spec.containers[*].image`",
+		"`spec.initContainers[*].image`",
+		"`spec.activeDeadlineSeconds`",
+		"`spec.tolerations` (only additions to existing tolerations)",
+		"`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)",
+	}
 }
 
 // validatePodUpdate: only images, activeDeadlineSeconds (down), added
@@ -79,7 +81,7 @@ func validatePodUpdate(pod, old *corev1.Pod) field.ErrorList {
 	}
 	if !semanticEqual(munged, old.Spec) {
 		errs = append(errs, field.Forbidden(specPath, fmt.Sprintf("pod updates may not change fields other than %s\n%v",
-			strings.Join(updatablePodSpecFields, ","), diff.Diff(old.Spec, munged))))
+			strings.Join(updatablePodSpecFields(), ","), diff.Diff(old.Spec, munged))))
 	}
 	return errs
 }

@@ -13,40 +13,41 @@ import (
 
 // Resource-name classes, as upstream's core helper package defines them.
 
-var standardContainerResources = map[string]bool{
-	string(corev1.ResourceCPU):              true,
-	string(corev1.ResourceMemory):           true,
-	string(corev1.ResourceEphemeralStorage): true,
+func isStandardContainerResource(name string) bool {
+	switch corev1.ResourceName(name) {
+	case corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourceEphemeralStorage:
+		return true
+	}
+	return false
 }
 
-var standardResources = map[string]bool{
-	"cpu": true, "memory": true, "ephemeral-storage": true,
-	"requests.cpu": true, "requests.memory": true, "requests.ephemeral-storage": true,
-	"limits.cpu": true, "limits.memory": true, "limits.ephemeral-storage": true,
-	"pods": true, "services": true, "replicationcontrollers": true, "resourcequotas": true,
-	"secrets": true, "persistentvolumeclaims": true, "storage": true, "requests.storage": true,
-	"services.nodeports": true, "services.loadbalancers": true, "configmaps": true,
+// isCountedResource: object counts quota can limit, all whole numbers.
+func isCountedResource(name string) bool {
+	switch name {
+	case "pods", "services", "replicationcontrollers", "resourcequotas", "secrets", "configmaps",
+		"persistentvolumeclaims", "services.nodeports", "services.loadbalancers":
+		return true
+	}
+	return false
 }
 
-var standardQuotaResources = map[string]bool{
-	"cpu": true, "memory": true, "ephemeral-storage": true,
-	"requests.cpu": true, "requests.memory": true, "requests.storage": true, "requests.ephemeral-storage": true,
-	"limits.cpu": true, "limits.memory": true, "limits.ephemeral-storage": true,
-	"pods": true, "services": true, "replicationcontrollers": true, "resourcequotas": true,
-	"secrets": true, "configmaps": true, "persistentvolumeclaims": true,
-	"services.nodeports": true, "services.loadbalancers": true,
+// isStandardComputeQuotaResource: compute and storage names quota knows.
+func isStandardComputeQuotaResource(name string) bool {
+	switch name {
+	case "cpu", "memory", "ephemeral-storage",
+		"requests.cpu", "requests.memory", "requests.ephemeral-storage", "requests.storage",
+		"limits.cpu", "limits.memory", "limits.ephemeral-storage":
+		return true
+	}
+	return false
 }
 
-var integerResources = map[string]bool{
-	"pods": true, "services": true, "replicationcontrollers": true, "resourcequotas": true,
-	"secrets": true, "configmaps": true, "persistentvolumeclaims": true,
-	"services.nodeports": true, "services.loadbalancers": true,
-}
-
-var standardLimitRangeTypes = map[string]bool{
-	string(corev1.LimitTypePod):                   true,
-	string(corev1.LimitTypeContainer):             true,
-	string(corev1.LimitTypePersistentVolumeClaim): true,
+func isStandardLimitRangeType(t string) bool {
+	switch corev1.LimitType(t) {
+	case corev1.LimitTypePod, corev1.LimitTypeContainer, corev1.LimitTypePersistentVolumeClaim:
+		return true
+	}
+	return false
 }
 
 const hugePagesPrefix = "hugepages-"
@@ -76,19 +77,19 @@ func isOvercommitAllowed(name string) bool {
 }
 
 func isIntegerResourceName(name string) bool {
-	return integerResources[name] || isExtendedResourceName(name)
+	return isCountedResource(name) || isExtendedResourceName(name)
 }
 
 func isStandardResourceName(name string) bool {
-	return standardResources[name] || isQuotaHugePageResourceName(name)
+	return isStandardComputeQuotaResource(name) || isCountedResource(name) || name == "storage" || isQuotaHugePageResourceName(name)
 }
 
 func isStandardContainerResourceName(name string) bool {
-	return standardContainerResources[name] || isHugePageResourceName(name)
+	return isStandardContainerResource(name) || isHugePageResourceName(name)
 }
 
 func isStandardQuotaResourceName(name string) bool {
-	return standardQuotaResources[name] || isQuotaHugePageResourceName(name)
+	return isStandardComputeQuotaResource(name) || isCountedResource(name) || isQuotaHugePageResourceName(name)
 }
 
 // validateResourceName: a qualified name that, if unprefixed, is standard.

@@ -17,7 +17,9 @@ const (
 	loadBalancerSourceRangesAnn = "service.beta.kubernetes.io/load-balancer-source-ranges"
 )
 
-var supportedServiceTypes = []corev1.ServiceType{corev1.ServiceTypeClusterIP, corev1.ServiceTypeExternalName, corev1.ServiceTypeLoadBalancer, corev1.ServiceTypeNodePort}
+func supportedServiceTypes() []corev1.ServiceType {
+	return []corev1.ServiceType{corev1.ServiceTypeClusterIP, corev1.ServiceTypeExternalName, corev1.ServiceTypeLoadBalancer, corev1.ServiceTypeNodePort}
+}
 
 // normalizedService returns a copy of svc with clusterIPs derived from
 // clusterIP when only the latter was given, as upstream's strategy does
@@ -100,7 +102,7 @@ func validateService(in *corev1.Service) field.ErrorList {
 	if spec.Type == "" {
 		errs = append(errs, field.Required(specPath.Child("type"), ""))
 	} else if !isSupportedServiceType(spec.Type) {
-		errs = append(errs, field.NotSupported(specPath.Child("type"), spec.Type, supportedServiceTypes))
+		errs = append(errs, field.NotSupported(specPath.Child("type"), spec.Type, supportedServiceTypes()))
 	}
 	if spec.Type == corev1.ServiceTypeClusterIP {
 		for i := range spec.Ports {
@@ -171,7 +173,7 @@ func validateService(in *corev1.Service) field.ErrorList {
 }
 
 func isSupportedServiceType(t corev1.ServiceType) bool {
-	for _, s := range supportedServiceTypes {
+	for _, s := range supportedServiceTypes() {
 		if s == t {
 			return true
 		}
@@ -195,7 +197,7 @@ func validateServicePort(sp *corev1.ServicePort, requireName bool, names map[str
 	if sp.Protocol == "" {
 		errs = append(errs, field.Required(fldPath.Child("protocol"), ""))
 	} else if !isSupportedProtocol(sp.Protocol) {
-		errs = append(errs, field.NotSupported(fldPath.Child("protocol"), sp.Protocol, supportedProtocols))
+		errs = append(errs, field.NotSupported(fldPath.Child("protocol"), sp.Protocol, supportedProtocols()))
 	}
 	errs = append(errs, portNumOrName(sp.TargetPort, fldPath.Child("targetPort"))...)
 	if sp.AppProtocol != nil {
@@ -519,7 +521,7 @@ func validateEndpointPort(port *corev1.EndpointPort, requireName bool, fldPath *
 	if port.Protocol == "" {
 		errs = append(errs, field.Required(fldPath.Child("protocol"), ""))
 	} else if !isSupportedProtocol(port.Protocol) {
-		errs = append(errs, field.NotSupported(fldPath.Child("protocol"), port.Protocol, supportedProtocols))
+		errs = append(errs, field.NotSupported(fldPath.Child("protocol"), port.Protocol, supportedProtocols()))
 	}
 	if port.AppProtocol != nil {
 		errs = append(errs, qualifiedName(*port.AppProtocol, fldPath.Child("appProtocol"))...)
@@ -575,7 +577,7 @@ func validateEndpointSlice(es *discoveryv1.EndpointSlice, allowDeprecatedIP bool
 		if port.Protocol == nil {
 			errs = append(errs, field.Required(p.Child("protocol"), ""))
 		} else if !isSupportedProtocol(*port.Protocol) {
-			errs = append(errs, field.NotSupported(p.Child("protocol"), *port.Protocol, supportedProtocols))
+			errs = append(errs, field.NotSupported(p.Child("protocol"), *port.Protocol, supportedProtocols()))
 		}
 		if port.Port != nil {
 			errs = append(errs, portNum(*port.Port, p.Child("port"))...)
