@@ -147,6 +147,21 @@ func TestMetadataUpdate(t *testing.T) {
 		{name: "creationTimestamp is immutable", obj: change(func(m *metav1.ObjectMeta) { m.CreationTimestamp = metav1.Unix(5, 0) }), old: old, want: []wantErr{inv("metadata.creationTimestamp")}},
 		{name: "resourceVersion is the server's business", obj: change(func(m *metav1.ObjectMeta) { m.ResourceVersion = "" }), old: old},
 		{
+			name: "labels are checked on update, once",
+			obj:  change(func(m *metav1.ObjectMeta) { m.Labels = map[string]string{"app": "a b"} }),
+			old:  old,
+			want: []wantErr{inv("metadata.labels")},
+		},
+		{
+			name: "labels are checked on kinds without create rules on update",
+			obj: func() runtime.Object {
+				n := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-a", ResourceVersion: "2", Labels: map[string]string{"-x": "y"}}}
+				return n
+			}(),
+			old:  &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-a", ResourceVersion: "2"}},
+			want: []wantErr{inv("metadata.labels")},
+		},
+		{
 			name: "no new finalizers while deleting",
 			obj: func() runtime.Object {
 				d := deleting.DeepCopy()

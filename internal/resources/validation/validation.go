@@ -31,6 +31,8 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -146,6 +148,38 @@ func ValidateCreate(obj runtime.Object) field.ErrorList {
 // state of old: the create rules applied to obj, plus metadata immutability
 // and each kind's rules about which spec fields may change.
 func ValidateUpdate(obj, old runtime.Object) field.ErrorList {
+	return appendMissing(validateUpdate(obj, old), validateCommonMeta(obj))
+}
+
+// validateCommonMeta holds the metadata rules upstream's generic registry
+// applies to every update whatever the kind (labels, annotations, owner
+// references, finalizers), with the loosest name rule.
+func validateCommonMeta(obj runtime.Object) field.ErrorList {
+	acc, err := meta.Accessor(obj)
+	if err != nil {
+		return nil
+	}
+	return apimachineryvalidation.ValidateObjectMetaAccessor(acc, acc.GetNamespace() != "", nameIsPathSegment, metadataPath)
+}
+
+// appendMissing adds the errors of extra that errs does not have yet.
+func appendMissing(errs, extra field.ErrorList) field.ErrorList {
+	for _, e := range extra {
+		found := false
+		for _, have := range errs {
+			if have.Type == e.Type && have.Field == e.Field && have.Detail == e.Detail {
+				found = true
+				break
+			}
+		}
+		if !found {
+			errs = append(errs, e)
+		}
+	}
+	return errs
+}
+
+func validateUpdate(obj, old runtime.Object) field.ErrorList {
 	switch o := obj.(type) {
 	case *corev1.Pod:
 		if p, ok := old.(*corev1.Pod); ok {
