@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	kjson "k8s.io/apimachinery/pkg/runtime/serializer/json"
+	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
 	"k8s.io/client-go/kubernetes/scheme"
 	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
@@ -26,12 +27,14 @@ import (
 type codec struct {
 	strictJSON *kjson.Serializer
 	strictYAML *kjson.Serializer
+	protobuf   *protobuf.Serializer
 }
 
 func newCodec() *codec {
 	return &codec{
 		strictJSON: kjson.NewSerializerWithOptions(kjson.DefaultMetaFactory, scheme.Scheme, scheme.Scheme, kjson.SerializerOptions{Strict: true}),
 		strictYAML: kjson.NewSerializerWithOptions(kjson.DefaultMetaFactory, scheme.Scheme, scheme.Scheme, kjson.SerializerOptions{Yaml: true, Strict: true}),
+		protobuf:   protobuf.NewSerializer(scheme.Scheme, scheme.Scheme),
 	}
 }
 
@@ -93,18 +96,45 @@ func mediaType(h string) string {
 // decodeBody decodes a request body into a new object of kind gvk.
 // Unknown and duplicate fields are errors, warnings or ignored per fv.
 func (c *codec) decodeBody(contentType string, body []byte, gvk schema.GroupVersionKind, fv fieldValidation) (runtime.Object, []string, error) {
-	var s *kjson.Serializer
+	into, err := scheme.Scheme.New(gvk)
+	if err != nil {
+		return nil, nil, apierrors.NewInternalError(err)
+	}
+	var s runtime.Decoder
 	switch mediaType(contentType) {
 	case "", "application/json", "*/*":
 		s = c.strictJSON
 	case "application/yaml", "application/x-yaml", "text/yaml":
 		s = c.strictYAML
+	case runtime.ContentTypeProtobuf:
+		obj, actual, err := c.protobuf.Decode(body, &gvk, into)
+		if err != nil {
+			return nil, nil, decodeError(err, actual, gvk)
+		}
+		if err := checkKind(actual, gvk); err != nil {
+			return nil, nil, err
+		}
+		obj.GetObjectKind().SetGroupVersionKind(gvk)
+		return obj, nil, nil
 	default:
 		return nil, nil, unsupportedMediaType(contentType)
 	}
-	into, err := scheme.Scheme.New(gvk)
-	if err != nil {
-		return nil, nil, apierrors.NewInternalError(err)
+	// Check apiVersion and kind before decoding, for upstream's messages.
+	var tm metav1.TypeMeta
+	if err := yaml.Unmarshal(body, &tm); err != nil {
+		return nil, nil, apierrors.NewBadRequest(fmt.Sprintf("the object provided is unrecognized (must be of type %s): %v", gvk.Kind, err))
+	}
+	if tm.APIVersion != "" || tm.Kind != "" {
+		actual := schema.FromAPIVersionAndKind(tm.APIVersion, tm.Kind)
+		if tm.APIVersion == "" {
+			actual.Group, actual.Version = gvk.Group, gvk.Version
+		}
+		if tm.Kind == "" {
+			actual.Kind = gvk.Kind
+		}
+		if err := checkKind(&actual, gvk); err != nil {
+			return nil, nil, err
+		}
 	}
 	obj, actual, err := s.Decode(body, &gvk, into)
 	var warnings []string
@@ -122,14 +152,42 @@ func (c *codec) decodeBody(contentType string, body []byte, gvk schema.GroupVers
 			return nil, nil, decodeError(err, actual, gvk)
 		}
 	}
-	if actual != nil && actual.GroupVersion() != gvk.GroupVersion() {
-		return nil, nil, apierrors.NewBadRequest(fmt.Sprintf("the API version in the data (%s) does not match the expected API version (%s)", actual.GroupVersion(), gvk.GroupVersion()))
-	}
-	if actual != nil && actual.Kind != gvk.Kind {
-		return nil, nil, apierrors.NewBadRequest(fmt.Sprintf("%s in version %q cannot be handled as a %s: the kind in the data does not match the expected kind", actual.Kind, actual.Version, gvk.Kind))
+	if err := checkKind(actual, gvk); err != nil {
+		return nil, nil, err
 	}
 	obj.GetObjectKind().SetGroupVersionKind(gvk)
 	return obj, warnings, nil
+}
+
+// decodeOptions decodes an options body (DeleteOptions, Eviction, Binding)
+// sent as JSON, YAML or protobuf into into.
+func (c *codec) decodeOptions(contentType string, body []byte, into runtime.Object) error {
+	var err error
+	switch mediaType(contentType) {
+	case runtime.ContentTypeProtobuf:
+		_, _, err = c.protobuf.Decode(body, nil, into)
+	case "application/yaml":
+		err = yaml.Unmarshal(body, into)
+	default:
+		err = json.Unmarshal(body, into)
+	}
+	if err != nil {
+		return apierrors.NewBadRequest(fmt.Sprintf("decoding %T: %v", into, err))
+	}
+	return nil
+}
+
+func checkKind(actual *schema.GroupVersionKind, gvk schema.GroupVersionKind) error {
+	if actual == nil {
+		return nil
+	}
+	if actual.GroupVersion() != gvk.GroupVersion() {
+		return apierrors.NewBadRequest(fmt.Sprintf("the API version in the data (%s) does not match the expected API version (%s)", actual.GroupVersion(), gvk.GroupVersion()))
+	}
+	if actual.Kind != gvk.Kind {
+		return apierrors.NewBadRequest(fmt.Sprintf("%s in version %q cannot be handled as a %s: the kind in the data does not match the expected kind", actual.Kind, actual.Version, gvk.Kind))
+	}
+	return nil
 }
 
 func decodeError(err error, actual *schema.GroupVersionKind, gvk schema.GroupVersionKind) error {

@@ -545,8 +545,8 @@ func (h *apiHandler) deleteOptions(r *http.Request) (*metav1.DeleteOptions, bool
 		return nil, false, err
 	}
 	if len(strings.TrimSpace(string(body))) > 0 {
-		if err := json.Unmarshal(body, opts); err != nil {
-			return nil, false, apierrors.NewBadRequest(fmt.Sprintf("decoding DeleteOptions: %v", err))
+		if err := h.codec.decodeOptions(r.Header.Get("Content-Type"), body, opts); err != nil {
+			return nil, false, err
 		}
 	}
 	q := r.URL.Query()
@@ -606,14 +606,18 @@ func (h *apiHandler) serveDelete(ctx context.Context, w http.ResponseWriter, r *
 	h.writeServed(w, f, code, res, obj)
 }
 
-// returnsDeletedObject: upstream returns the object itself on delete for most
-// resources; only a few answer with a Status.
+// returnsDeletedObject: upstream answers a DELETE that removed the object
+// with the object itself for these resources, and with a Status for the rest.
 func returnsDeletedObject(res *resources.Resource) bool {
-	switch res.GVR.Resource {
-	case "events", "endpoints", "configmaps", "secrets", "serviceaccounts", "limitranges", "podtemplates":
+	if res.GVR.Group != "" && res.GVR.Group != "storage.k8s.io" {
 		return false
 	}
-	return true
+	switch res.GVR.Resource {
+	case "pods", "services", "serviceaccounts", "podtemplates", "resourcequotas",
+		"persistentvolumeclaims", "persistentvolumes", "storageclasses":
+		return true
+	}
+	return false
 }
 
 func (h *apiHandler) serveDeleteCollection(ctx context.Context, w http.ResponseWriter, r *http.Request, info *requestInfo, res *resources.Resource, f outputFormat) {
@@ -729,16 +733,15 @@ func (h *apiHandler) serveScale(ctx context.Context, w http.ResponseWriter, r *h
 			if err != nil {
 				return nil, err
 			}
-			var data []byte
+			data, ct := body, r.Header.Get("Content-Type")
 			if info.Verb == "patch" {
 				curJSON, _ := json.Marshal(curScale)
-				if data, err = applyPatch(r.Header.Get("Content-Type"), curJSON, body, &autoscalingv1.Scale{}); err != nil {
+				if data, err = applyPatch(ct, curJSON, body, &autoscalingv1.Scale{}); err != nil {
 					return nil, err
 				}
-			} else {
-				data = body
+				ct = "application/json"
 			}
-			obj, _, err := h.codec.decodeBody("application/json", data, scaleGVK, validationStrict)
+			obj, _, err := h.codec.decodeBody(ct, data, scaleGVK, validationStrict)
 			if err != nil {
 				return nil, err
 			}
@@ -813,7 +816,8 @@ func (h *apiHandler) serveBinding(w http.ResponseWriter, r *http.Request, info *
 		writeError(w, err)
 		return
 	}
-	_, err = h.update(ctx, podRes, info.Namespace, name, updateOptions{kind: updateOther, dryRun: dry},
+	// Binding sets spec.nodeName, which a pod update may not: it skips update validation.
+	_, err = h.update(ctx, podRes, info.Namespace, name, updateOptions{kind: updateOther, dryRun: dry, system: true},
 		func(cur runtime.Object) (runtime.Object, error) {
 			pod := cur.(*corev1.Pod)
 			if pod.DeletionTimestamp != nil {
@@ -864,13 +868,11 @@ func (h *apiHandler) serveEviction(w http.ResponseWriter, r *http.Request, info 
 		writeError(w, err)
 		return
 	}
-	gvk := policyv1.SchemeGroupVersion.WithKind("Eviction")
 	var ev policyv1.Eviction
-	if err := json.Unmarshal(body, &ev); err != nil {
-		writeError(w, apierrors.NewBadRequest(fmt.Sprintf("decoding Eviction: %v", err)))
+	if err := h.codec.decodeOptions(r.Header.Get("Content-Type"), body, &ev); err != nil {
+		writeError(w, err)
 		return
 	}
-	_ = gvk
 	if ev.Name != "" && ev.Name != info.Name {
 		writeError(w, apierrors.NewBadRequest(fmt.Sprintf("name in URL does not match name in Eviction object")))
 		return

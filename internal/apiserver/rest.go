@@ -128,6 +128,9 @@ func (h *apiHandler) checkNamespace(res *resources.Resource, ns string) error {
 type createOptions struct {
 	dryRun bool
 	user   *UserInfo
+	// system writes (the server's own objects) skip validation: e.g. the
+	// kubernetes Endpoints may name a loopback address, which users may not.
+	system bool
 }
 
 // create stores a new object given in res's served version and returns it as stored (served version).
@@ -164,7 +167,7 @@ func (h *apiHandler) create(ctx context.Context, res *resources.Resource, ns str
 	acc.SetSelfLink("")
 	prepareForCreate(res, obj, opts.user)
 	h.b.Default(obj)
-	if errs := h.b.ValidateCreate(obj); len(errs) > 0 {
+	if errs := h.b.ValidateCreate(obj); len(errs) > 0 && !opts.system {
 		return nil, invalid(res, acc.GetName(), errs)
 	}
 	if _, err := h.cache.waitFresh(ctx); err != nil {
@@ -237,6 +240,7 @@ type updateOptions struct {
 	kind   updateKind
 	dryRun bool
 	user   *UserInfo
+	system bool // see createOptions.system
 }
 
 // errNoUpdate is returned by tryUpdate to leave the object as it is.
@@ -328,7 +332,7 @@ func (h *apiHandler) update(ctx context.Context, res *resources.Resource, ns, na
 			bumpGeneration(res, obj, cur)
 			errs = h.b.ValidateUpdate(obj, cur)
 		}
-		if len(errs) > 0 {
+		if len(errs) > 0 && !opts.system {
 			return nil, invalid(res, name, errs)
 		}
 		if apiequality.Semantic.DeepEqual(obj, cur) {

@@ -415,9 +415,9 @@ func (s *Server) bootstrap(ctx context.Context) error {
 // ensure creates obj, or replaces the existing object's content with it.
 func (s *Server) ensure(ctx context.Context, res *resources.Resource, obj runtime.Object, user *UserInfo) error {
 	acc := objectMetaFor(obj)
-	_, err := s.h.create(ctx, res, acc.GetNamespace(), obj.DeepCopyObject(), createOptions{user: user})
+	_, err := s.h.create(ctx, res, acc.GetNamespace(), obj.DeepCopyObject(), createOptions{user: user, system: true})
 	if apierrors.IsAlreadyExists(err) {
-		_, err = s.h.update(ctx, res, acc.GetNamespace(), acc.GetName(), updateOptions{kind: updateMain, user: user},
+		_, err = s.h.update(ctx, res, acc.GetNamespace(), acc.GetName(), updateOptions{kind: updateMain, user: user, system: true},
 			func(runtime.Object) (runtime.Object, error) { return obj.DeepCopyObject(), nil })
 	}
 	if err != nil {

@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"fmt"
 	"reflect"
 
 	certificatesv1 "k8s.io/api/certificates/v1"
@@ -113,6 +114,8 @@ func prepareForUpdate(res *resources.Resource, obj, old runtime.Object) {
 		setNamespaceNameLabel(o)
 	case *certificatesv1.CertificateSigningRequest:
 		o.Spec = old.(*certificatesv1.CertificateSigningRequest).Spec
+	case *corev1.Service:
+		keepServiceAllocations(o, old.(*corev1.Service))
 	}
 	bumpGeneration(res, obj, old)
 }
@@ -252,4 +255,44 @@ func setNamespaceNameLabel(ns *corev1.Namespace) {
 		ns.Labels = map[string]string{}
 	}
 	ns.Labels[corev1.LabelMetadataName] = ns.Name
+}
+
+// keepServiceAllocations carries over what the server allocated when an
+// update leaves it unset (kubectl replace with a manifest that never had it),
+// as upstream does before validation.
+func keepServiceAllocations(svc, old *corev1.Service) {
+	if svc.Spec.Type == corev1.ServiceTypeExternalName {
+		return
+	}
+	if svc.Spec.ClusterIP == "" && len(svc.Spec.ClusterIPs) == 0 {
+		svc.Spec.ClusterIP = old.Spec.ClusterIP
+		svc.Spec.ClusterIPs = old.Spec.ClusterIPs
+	}
+	if len(svc.Spec.IPFamilies) == 0 {
+		svc.Spec.IPFamilies = old.Spec.IPFamilies
+	}
+	if svc.Spec.IPFamilyPolicy == nil {
+		svc.Spec.IPFamilyPolicy = old.Spec.IPFamilyPolicy
+	}
+	if svc.Spec.Type == corev1.ServiceTypeNodePort || svc.Spec.Type == corev1.ServiceTypeLoadBalancer {
+		proto := func(p corev1.Protocol) corev1.Protocol {
+			if p == "" {
+				return corev1.ProtocolTCP
+			}
+			return p
+		}
+		byKey := map[string]int32{}
+		for _, p := range old.Spec.Ports {
+			byKey[fmt.Sprintf("%s/%d", proto(p.Protocol), p.Port)] = p.NodePort
+		}
+		for i := range svc.Spec.Ports {
+			p := &svc.Spec.Ports[i]
+			if p.NodePort == 0 {
+				p.NodePort = byKey[fmt.Sprintf("%s/%d", proto(p.Protocol), p.Port)]
+			}
+		}
+		if svc.Spec.HealthCheckNodePort == 0 {
+			svc.Spec.HealthCheckNodePort = old.Spec.HealthCheckNodePort
+		}
+	}
 }

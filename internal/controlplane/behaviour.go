@@ -9,6 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/sampan-dev/sampan/internal/apiserver"
+	"github.com/sampan-dev/sampan/internal/apiserver/openapi"
+	"github.com/sampan-dev/sampan/internal/resources"
 	"github.com/sampan-dev/sampan/internal/resources/conversion"
 	"github.com/sampan-dev/sampan/internal/resources/defaults"
 	"github.com/sampan-dev/sampan/internal/resources/printers"
@@ -35,4 +37,9 @@ func Behaviour() apiserver.Behaviour {
 	}
 }
 
-func openAPIHandler() http.Handler { return nil }
+// openAPIHandler serves /openapi/v2 and /openapi/v3 for the served resources.
+func openAPIHandler(reg *resources.Registry) http.Handler {
+	mux := http.NewServeMux()
+	openapi.New(reg).Install(mux)
+	return mux
+}

@@ -91,9 +91,10 @@ func New(cfg Config) (*ControlPlane, error) {
 		return nil, fmt.Errorf("opening store: %w", err)
 	}
 	cp.store = store
+	reg := resources.Builtin()
 	api, err := apiserver.New(apiserver.Config{
 		Store:            store,
-		Registry:         resources.Builtin(),
+		Registry:         reg,
 		Behaviour:        Behaviour(),
 		Logger:           cfg.Logger,
 		Clock:            cfg.Clock,
@@ -102,7 +103,7 @@ func New(cfg Config) (*ControlPlane, error) {
 		SecurePort:       cfg.SecurePort,
 		Authenticator:    apiserver.UnionAuthenticator{&apiserver.X509Authenticator{ClientCAs: cp.ca.CertPool()}},
 		Authorizer:       apiserver.MastersAuthorizer{},
-		OpenAPI:          openAPIHandler(),
+		OpenAPI:          openAPIHandler(reg),
 	})
 	if err != nil {
 		store.Close()

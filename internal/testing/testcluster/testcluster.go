@@ -5,6 +5,7 @@ package testcluster
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -96,6 +97,12 @@ func Start(t testing.TB, opts ...Options) *Cluster {
 	c := &Cluster{DataDir: o.DataDir, Kubeconfig: cp.AdminKubeconfig(), Config: cfg, Client: client, URL: cp.URL(), stop: stopOnce}
 	// The kubernetes Service exists once the server has bootstrapped.
 	err = wait.PollUntilContextTimeout(context.Background(), 10*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		select {
+		case err := <-done:
+			done <- err // for stop
+			return false, fmt.Errorf("control plane exited: %v", err)
+		default:
+		}
 		_, err := client.CoreV1().Services("default").Get(ctx, "kubernetes", metav1.GetOptions{})
 		return err == nil, nil
 	})
