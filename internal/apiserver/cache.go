@@ -196,21 +196,6 @@ func (wc *watchCache) newEntry(rc *resourceCache, kv storage.KV) (*entry, error)
 	return buildEntry(rc.res, kv.Key, obj, kv.Value, kv.ModRevision)
 }
 
-// deletedEntry is last with the revision of its deletion.
-func (wc *watchCache) deletedEntry(rc *resourceCache, last *entry, rev int64) (*entry, error) {
-	obj := last.obj.DeepCopyObject()
-	acc, err := meta.Accessor(obj)
-	if err != nil {
-		return nil, err
-	}
-	acc.SetResourceVersion("")
-	stored, err := wc.codec.encodeStored(obj)
-	if err != nil {
-		return nil, err
-	}
-	return buildEntry(rc.res, last.key, obj, stored, rev)
-}
-
 func buildEntry(res *resources.Resource, key string, obj runtime.Object, stored []byte, rev int64) (*entry, error) {
 	acc, err := meta.Accessor(obj)
 	if err != nil {
@@ -254,49 +239,37 @@ func injectResourceVersion(stored []byte, rv string) []byte {
 
 func (wc *watchCache) apply(ev storage.Event) {
 	rc := wc.cacheFor(ev.KV.Key)
-	wc.mu.Lock()
-	if rc == nil {
-		wc.rev = ev.Revision()
-		wc.mu.Unlock()
-		wc.cond.Broadcast()
-		return
-	}
-	prev := rc.objects[ev.KV.Key]
-	var ce *cacheEvent
-	switch ev.Type {
-	case storage.EventPut:
-		e, err := wc.newEntry(rc, ev.KV)
-		if err != nil {
+	// Decode outside the lock: readers are not held up by it. For a delete the
+	// store hands the last value with the delete revision, which is exactly
+	// what the DELETED event carries (as upstream).
+	var e *entry
+	if rc != nil {
+		var err error
+		if e, err = wc.newEntry(rc, ev.KV); err != nil {
 			wc.logger.Error("decoding stored object", "key", ev.KV.Key, "err", err)
-			break
 		}
-		rc.objects[ev.KV.Key] = e
-		typ := "MODIFIED"
-		if prev == nil {
-			typ = "ADDED"
-		}
-		ce = &cacheEvent{typ: typ, rev: e.rev, cur: e, prev: prev}
-	case storage.EventDelete:
-		delete(rc.objects, ev.KV.Key)
-		last := prev
-		if last == nil {
-			e, err := wc.newEntry(rc, ev.KV)
-			if err != nil {
-				break
-			}
-			last = e
-		}
-		// The DELETED event carries the last state with the delete revision, as upstream.
-		e, err := wc.deletedEntry(rc, last, ev.Revision())
-		if err != nil {
-			wc.logger.Error("encoding deleted object", "key", ev.KV.Key, "err", err)
-			break
-		}
-		ce = &cacheEvent{typ: "DELETED", rev: ev.Revision(), cur: e, prev: last}
 	}
-	if ce != nil {
+	wc.mu.Lock()
+	if rc != nil && e != nil {
+		prev := rc.objects[ev.KV.Key]
+		var ce *cacheEvent
+		if ev.Type == storage.EventPut {
+			rc.objects[ev.KV.Key] = e
+			typ := "MODIFIED"
+			if prev == nil {
+				typ = "ADDED"
+			}
+			ce = &cacheEvent{typ: typ, rev: e.rev, cur: e, prev: prev}
+		} else {
+			delete(rc.objects, ev.KV.Key)
+			if prev == nil {
+				prev = e
+			}
+			ce = &cacheEvent{typ: "DELETED", rev: e.rev, cur: e, prev: prev}
+		}
 		rc.ring = append(rc.ring, ce)
-		if len(rc.ring) > eventRingSize {
+		if len(rc.ring) > 2*eventRingSize {
+			// Trim in chunks, so keeping the ring costs O(1) per event.
 			drop := len(rc.ring) - eventRingSize
 			wc.oldestRev[rc.res.KeyPrefix()] = rc.ring[drop-1].rev
 			rc.ring = append(rc.ring[:0:0], rc.ring[drop:]...)
