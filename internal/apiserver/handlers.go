@@ -384,22 +384,26 @@ func partialMetadata(obj runtime.Object, version string) *metav1.PartialObjectMe
 	return pm
 }
 
+// writeParams reads what every write request carries: dryRun, fieldValidation and the body.
+func (h *apiHandler) writeParams(r *http.Request) (bool, fieldValidation, []byte, error) {
+	dry, err := dryRun(r)
+	if err != nil {
+		return false, "", nil, err
+	}
+	fv, err := parseFieldValidation(r.URL.Query().Get("fieldValidation"))
+	if err != nil {
+		return false, "", nil, err
+	}
+	body, err := h.readBody(r)
+	return dry, fv, body, err
+}
+
 func (h *apiHandler) serveCreate(ctx context.Context, w http.ResponseWriter, r *http.Request, info *requestInfo, res *resources.Resource, f outputFormat) {
 	if res.Namespaced && info.Namespace == "" {
 		writeError(w, apierrors.NewNotFound(groupResource(res), ""))
 		return
 	}
-	dry, err := dryRun(r)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	fv, err := parseFieldValidation(r.URL.Query().Get("fieldValidation"))
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	body, err := h.readBody(r)
+	dry, fv, body, err := h.writeParams(r)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -423,17 +427,7 @@ func (h *apiHandler) serveCreate(ctx context.Context, w http.ResponseWriter, r *
 }
 
 func (h *apiHandler) serveUpdate(ctx context.Context, w http.ResponseWriter, r *http.Request, info *requestInfo, res *resources.Resource, f outputFormat, kind updateKind) {
-	dry, err := dryRun(r)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	fv, err := parseFieldValidation(r.URL.Query().Get("fieldValidation"))
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	body, err := h.readBody(r)
+	dry, fv, body, err := h.writeParams(r)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -489,17 +483,7 @@ func applyPatch(contentType string, curJSON, patch []byte, schemaObj runtime.Obj
 }
 
 func (h *apiHandler) servePatch(ctx context.Context, w http.ResponseWriter, r *http.Request, info *requestInfo, res *resources.Resource, f outputFormat, kind updateKind) {
-	dry, err := dryRun(r)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	fv, err := parseFieldValidation(r.URL.Query().Get("fieldValidation"))
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	body, err := h.readBody(r)
+	dry, fv, body, err := h.writeParams(r)
 	if err != nil {
 		writeError(w, err)
 		return
