@@ -55,7 +55,7 @@ func newRoot(s streams) *root {
 	r.cmd.SetIn(s.in)
 	r.cmd.SetOut(s.out)
 	r.cmd.SetErr(s.err)
-	r.cmd.AddCommand(newServerCommand(r), newKubectlCommand(r), newVersionCommand(r))
+	r.cmd.AddCommand(newServerCommand(r), newKubectlCommand(r), newVersionCommand(r), newBenchCommand(r))
 	return r
 }
 

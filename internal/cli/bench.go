@@ -1,0 +1,115 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/sampan-dev/sampan/internal/bench"
+)
+
+// newBenchCommand groups the benchmarks. Each one takes a kubeconfig, so the
+// same run measures Sampan and any other cluster.
+func newBenchCommand(r *root) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure a cluster (Sampan or any other, through its kubeconfig)",
+		Args:  cobra.NoArgs,
+	}
+	cmd.AddCommand(newBenchAPICommand(r))
+	return cmd
+}
+
+func newBenchAPICommand(r *root) *cobra.Command {
+	var (
+		kubeconfig, kubeContext, jsonFile string
+		opts                              bench.APIConfig
+	)
+	cmd := &cobra.Command{
+		Use:   "api",
+		Short: "Measure the API server: ops/s and p50/p99 latency per verb, full LISTs, watch fan-out",
+		Long: `Measure the API server with client-go: create, get, list, update and delete
+of 1 KiB ConfigMaps and ~2 KiB Pods at each concurrency, full LISTs of
+--list-size pods, and the delivery of writes to --watchers watchers.
+
+The pods name a scheduler that does not exist, so no node ever runs them.
+Everything is created in a fresh namespace (or --namespace) and deleted at
+the end. Client-side rate limits are off.`,
+		Example: `  sampan bench api --kubeconfig /var/lib/sampan/admin.conf
+  sampan bench api --kubeconfig ~/.kube/config --context kind-kind --json kind.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := benchRESTConfig(kubeconfig, kubeContext)
+			if err != nil {
+				return err
+			}
+			report, err := bench.RunAPI(cmd.Context(), cfg, opts, r.out)
+			if jsonFile != "" && report != nil {
+				if werr := writeReportJSON(r, jsonFile, report); werr != nil {
+					return werr
+				}
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the cluster to measure (default: $KUBECONFIG, ~/.kube/config, then Sampan's admin.conf)")
+	f.StringVar(&kubeContext, "context", "", "kubeconfig context to use")
+	f.IntSliceVar(&opts.Concurrency, "concurrency", bench.DefaultConcurrency(), "concurrent clients of the create/get/list/update/delete phases")
+	f.IntVar(&opts.Objects, "objects", bench.DefaultObjects, "operations per create/get/list/update/delete phase")
+	f.DurationVar(&opts.PhaseDuration, "duration", bench.DefaultPhaseDuration, "longest time a timed phase starts operations for")
+	f.IntVar(&opts.ListSize, "list-size", bench.DefaultListSize, "pods in the full-LIST phase (negative: skip it)")
+	f.IntVar(&opts.ListRepeats, "list-repeats", bench.DefaultListRepeats, "full LISTs timed")
+	f.IntVar(&opts.Watchers, "watchers", bench.DefaultWatchers, "watchers in the watch fan-out phase (negative: skip it)")
+	f.IntVar(&opts.WatchWrites, "watch-writes", bench.DefaultWatchWrites, "ConfigMaps written in the watch fan-out phase")
+	f.StringVar(&opts.Namespace, "namespace", "", "namespace to work in (default: a fresh sampan-bench-<random>, deleted at the end)")
+	f.DurationVar(&opts.CleanupWait, "cleanup-wait", bench.DefaultCleanupWait, "how long to wait for the deleted namespace to go")
+	f.StringVar(&jsonFile, "json", "", "also write the figures as JSON to this file (- for standard output)")
+	return cmd
+}
+
+// benchRESTConfig loads a kubeconfig the way kubectl does; with no
+// --kubeconfig and nothing in $KUBECONFIG or ~/.kube/config, it falls back
+// to Sampan's admin kubeconfig.
+func benchRESTConfig(kubeconfig, kubeContext string) (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if kubeconfig != "" {
+		rules.ExplicitPath = kubeconfig
+	} else if os.Getenv(clientcmd.RecommendedConfigPathEnvVar) == "" {
+		if _, err := os.Stat(clientcmd.RecommendedHomeFile); err != nil {
+			for _, p := range defaultKubeconfigs() {
+				if _, err := os.Stat(p); err == nil {
+					rules.ExplicitPath = p
+					break
+				}
+			}
+		}
+	}
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: kubeContext})
+	cfg, err := cc.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("loading kubeconfig: %w", err)
+	}
+	return cfg, nil
+}
+
+func writeReportJSON(r *root, path string, report *bench.APIReport) error {
+	if path == "-" {
+		return report.WriteJSON(r.out)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("writing report: %w", err)
+	}
+	if err := report.WriteJSON(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing report: %w", err)
+	}
+	return nil
+}
