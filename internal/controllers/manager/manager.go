@@ -1,0 +1,148 @@
+// Package manager runs Sampan's controllers (the kube-controller-manager
+// role) against an API server. Every controller is an ordinary API client.
+package manager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
+
+	"github.com/sampan-dev/sampan/internal/controllers/garbagecollector"
+	"github.com/sampan-dev/sampan/internal/controllers/namespace"
+)
+
+// Config configures the controller manager.
+type Config struct {
+	RESTConfig *rest.Config
+	Logger     *slog.Logger
+	Clock      clock.WithTicker
+}
+
+// runner is a built controller.
+type runner interface {
+	Run(ctx context.Context) error
+}
+
+// controller names a controller and builds it. Building has no side effects
+// beyond asking the shared informer factory for informers.
+type controller struct {
+	name string
+	new  func(cc *controllerContext) (runner, error)
+}
+
+// controllers is every controller the manager runs: adding one is one entry.
+func controllers() []controller {
+	return []controller{
+		{"garbagecollector", func(cc *controllerContext) (runner, error) {
+			return garbagecollector.New(garbagecollector.Config{Metadata: cc.metadata, Discovery: cc.client.Discovery(), Logger: cc.logger, Clock: cc.clock})
+		}},
+		{"namespace", func(cc *controllerContext) (runner, error) {
+			return namespace.New(namespace.Config{Client: cc.client, Metadata: cc.metadata, Namespaces: cc.informers.Core().V1().Namespaces(), Logger: cc.logger, Clock: cc.clock})
+		}},
+	}
+}
+
+// controllerContext is what a controller is built from. Its clients carry
+// the controller's name in their user agent; the informer factory is shared.
+type controllerContext struct {
+	config    *rest.Config
+	client    kubernetes.Interface
+	metadata  metadata.Interface
+	informers informers.SharedInformerFactory
+	logger    *slog.Logger
+	clock     clock.WithTicker
+}
+
+// Run builds every controller, runs them until ctx ends and returns. A
+// controller that fails stops the others and its error is returned.
+func Run(ctx context.Context, cfg Config) error {
+	if cfg.RESTConfig == nil {
+		return errors.New("controller manager: a REST config is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.RealClock{}
+	}
+	base := rest.CopyConfig(cfg.RESTConfig)
+	if base.QPS == 0 {
+		// Controllers talk to a local server in bursts (a namespace
+		// deletion, a cascade): client-go's default of 5 would be the bottleneck.
+		base.QPS, base.Burst = 100, 200
+	}
+	shared, err := kubernetes.NewForConfig(rest.AddUserAgent(rest.CopyConfig(base), "sampan-controller-manager/shared-informers"))
+	if err != nil {
+		return fmt.Errorf("building client: %w", err)
+	}
+	factory := informers.NewSharedInformerFactory(shared, 0)
+
+	type built struct {
+		name string
+		r    runner
+	}
+	var all []built
+	for _, c := range controllers() {
+		cc, err := newControllerContext(base, c.name, factory, cfg)
+		if err != nil {
+			return err
+		}
+		r, err := c.new(cc)
+		if err != nil {
+			return fmt.Errorf("creating %s controller: %w", c.name, err)
+		}
+		all = append(all, built{c.name, r})
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	factory.Start(ctx.Done())
+	cfg.Logger.Info("controller manager started", "controllers", len(all))
+	errc := make(chan error, len(all))
+	for _, b := range all {
+		go func() {
+			err := b.r.Run(ctx)
+			if err != nil {
+				err = fmt.Errorf("%s controller: %w", b.name, err)
+				cancel()
+			}
+			errc <- err
+		}()
+	}
+	var first error
+	for range all {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+		}
+	}
+	cancel()
+	factory.Shutdown()
+	return first
+}
+
+func newControllerContext(base *rest.Config, name string, factory informers.SharedInformerFactory, cfg Config) (*controllerContext, error) {
+	rc := rest.AddUserAgent(rest.CopyConfig(base), "sampan-controller-manager/"+name)
+	client, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, fmt.Errorf("building client for %s: %w", name, err)
+	}
+	md, err := metadata.NewForConfig(rc)
+	if err != nil {
+		return nil, fmt.Errorf("building metadata client for %s: %w", name, err)
+	}
+	return &controllerContext{
+		config:    rc,
+		client:    client,
+		metadata:  md,
+		informers: factory,
+		logger:    cfg.Logger.With("component", "controller-manager"),
+		clock:     cfg.Clock,
+	}, nil
+}
