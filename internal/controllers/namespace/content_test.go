@@ -117,3 +117,18 @@ func TestConditions(t *testing.T) {
 	check(corev1.NamespaceContentRemaining, corev1.ConditionFalse, "ContentRemoved")
 	check(corev1.NamespaceFinalizersRemaining, corev1.ConditionFalse, "ContentHasNoFinalizers")
 }
+
+func TestRecheckDelay(t *testing.T) {
+	c := &Controller{cfg: Config{RecheckInterval: time.Second}, rechecks: map[string]int{}}
+	var got []time.Duration
+	for range 5 {
+		got = append(got, c.recheckDelay("ns", 0))
+	}
+	want := []time.Duration{200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, time.Second, time.Second}
+	if !slices.Equal(got, want) {
+		t.Errorf("delays %v, want %v", got, want)
+	}
+	if d := c.recheckDelay("other", 30*time.Second); d != 15*time.Second {
+		t.Errorf("with pods terminating for 30s: delay %v, want half of it", d)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -38,8 +39,10 @@ type Config struct {
 	Clock      clock.WithTicker
 	// Workers is the number of namespaces deleted at once. Default 2.
 	Workers int
-	// RecheckInterval is the shortest wait before looking again at a
-	// namespace whose content is not gone yet. Default 3s.
+	// RecheckInterval is the longest wait before looking again at a
+	// namespace whose content is not gone yet (the first look comes after
+	// 200ms and the wait doubles up to this; graceful pod deletions may
+	// push it further). Default 5s.
 	RecheckInterval time.Duration
 }
 
@@ -50,6 +53,9 @@ type Controller struct {
 	lister corelisters.NamespaceLister
 	synced cache.InformerSynced
 	queue  workqueue.TypedRateLimitingInterface[string]
+
+	mu       sync.Mutex
+	rechecks map[string]int // namespace → consecutive passes that left content
 }
 
 // New checks cfg and fills defaults. It asks the informer factory for the
@@ -68,13 +74,14 @@ func New(cfg Config) (*Controller, error) {
 		cfg.Workers = 2
 	}
 	if cfg.RecheckInterval <= 0 {
-		cfg.RecheckInterval = 3 * time.Second
+		cfg.RecheckInterval = 5 * time.Second
 	}
 	return &Controller{
-		cfg:    cfg,
-		log:    cfg.Logger.With("controller", "namespace"),
-		lister: cfg.Namespaces.Lister(),
-		synced: cfg.Namespaces.Informer().HasSynced,
+		cfg:      cfg,
+		log:      cfg.Logger.With("controller", "namespace"),
+		lister:   cfg.Namespaces.Lister(),
+		synced:   cfg.Namespaces.Informer().HasSynced,
+		rechecks: map[string]int{},
 	}, nil
 }
 
@@ -84,14 +91,22 @@ func (c *Controller) Run(ctx context.Context) error {
 	c.queue = workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 		workqueue.TypedRateLimitingQueueConfig[string]{Clock: c.cfg.Clock})
 	defer c.queue.ShutDown()
-	enqueue := func(obj any) {
-		if ns, ok := obj.(*corev1.Namespace); ok && ns.DeletionTimestamp != nil {
-			c.queue.Add(ns.Name)
-		}
-	}
 	reg, err := c.cfg.Namespaces.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    enqueue,
-		UpdateFunc: func(_, obj any) { enqueue(obj) },
+		AddFunc: func(obj any) {
+			if ns, ok := obj.(*corev1.Namespace); ok && ns.DeletionTimestamp != nil {
+				c.queue.Add(ns.Name)
+			}
+		},
+		UpdateFunc: func(oldObj, obj any) {
+			// Our own condition updates need no new pass: content that
+			// remains is looked at again after RecheckInterval.
+			old, ok1 := oldObj.(*corev1.Namespace)
+			ns, ok2 := obj.(*corev1.Namespace)
+			if ok1 && ok2 && ns.DeletionTimestamp != nil && (old.DeletionTimestamp == nil ||
+				!slices.Equal(old.Finalizers, ns.Finalizers) || !slices.Equal(old.Spec.Finalizers, ns.Spec.Finalizers)) {
+				c.queue.Add(ns.Name)
+			}
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("watching namespaces: %w", err)
@@ -122,45 +137,48 @@ func (c *Controller) processNext(ctx context.Context) bool {
 		return false
 	}
 	defer c.queue.Done(name)
-	again, err := c.sync(ctx, name)
+	again, estimate, err := c.sync(ctx, name)
 	switch {
 	case err != nil:
 		if ctx.Err() == nil {
 			c.log.Info("retrying namespace deletion", "namespace", name, "err", err)
 		}
 		c.queue.AddRateLimited(name)
-	case again > 0:
+	case again:
 		c.queue.Forget(name)
-		c.queue.AddAfter(name, again)
+		c.queue.AddAfter(name, c.recheckDelay(name, estimate))
 	default:
 		c.queue.Forget(name)
+		c.mu.Lock()
+		delete(c.rechecks, name)
+		c.mu.Unlock()
 	}
 	return true
 }
 
-// sync moves the deletion of one namespace forward. It returns how long to
-// wait before looking again when content remains.
-func (c *Controller) sync(ctx context.Context, name string) (time.Duration, error) {
+// sync moves the deletion of one namespace forward. again says content
+// remains; estimate is how long graceful pod deletions still take.
+func (c *Controller) sync(ctx context.Context, name string) (again bool, estimate time.Duration, err error) {
 	cached, err := c.lister.Get(name)
 	if apierrors.IsNotFound(err) {
-		return 0, nil
+		return false, 0, nil
 	}
 	if err != nil {
-		return 0, err
+		return false, 0, err
 	}
 	if !pending(cached) {
-		return 0, nil
+		return false, 0, nil
 	}
 	// Act on what the server holds now, not on a possibly stale cache.
 	ns, err := c.cfg.Client.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return 0, nil
+		return false, 0, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("getting namespace %s: %w", name, err)
+		return false, 0, fmt.Errorf("getting namespace %s: %w", name, err)
 	}
 	if !pending(ns) {
-		return 0, nil
+		return false, 0, nil
 	}
 
 	resources, discoveryErr, parseErr := c.deletableResources(ctx)
@@ -168,25 +186,41 @@ func (c *Controller) sync(ctx context.Context, name string) (time.Duration, erro
 	conds := conditions(discoveryErr, parseErr, content)
 	ns, err = c.setConditions(ctx, ns, conds)
 	if apierrors.IsNotFound(err) {
-		return 0, nil
+		return false, 0, nil
 	}
 	if err != nil {
-		return 0, err
+		return false, 0, err
 	}
 	if err := errors.Join(discoveryErr, parseErr, errors.Join(content.failures...)); err != nil {
-		return 0, err
+		return false, 0, err
 	}
 	if len(content.remaining) > 0 {
 		c.log.Debug("namespace content remains", "namespace", name, "resources", content.remaining, "finalizers", content.finalizers)
-		return max(c.cfg.RecheckInterval, content.estimate/2), nil
+		return true, content.estimate, nil
 	}
 
 	ns.Spec.Finalizers = slices.DeleteFunc(ns.Spec.Finalizers, func(f corev1.FinalizerName) bool { return f == corev1.FinalizerKubernetes })
 	if _, err := c.cfg.Client.CoreV1().Namespaces().Finalize(ctx, ns, metav1.UpdateOptions{}); err != nil && !apierrors.IsNotFound(err) {
-		return 0, fmt.Errorf("finalizing namespace %s: %w", name, err)
+		return false, 0, fmt.Errorf("finalizing namespace %s: %w", name, err)
 	}
 	c.log.Info("namespace content deleted, namespace finalized", "namespace", name)
-	return 0, nil
+	return false, 0, nil
+}
+
+// recheckDelay is the wait before the next pass over a namespace whose
+// content remains: short at first, since most content goes within moments,
+// doubling up to RecheckInterval, and at least half the time graceful pod
+// deletions still take.
+func (c *Controller) recheckDelay(name string, estimate time.Duration) time.Duration {
+	c.mu.Lock()
+	n := c.rechecks[name]
+	c.rechecks[name] = n + 1
+	c.mu.Unlock()
+	d := c.cfg.RecheckInterval
+	if n < 8 {
+		d = min(d, 200*time.Millisecond<<n)
+	}
+	return max(d, estimate/2)
 }
 
 // pending: the namespace is being deleted and still waits for us.

@@ -28,6 +28,18 @@ func TestNamespaceDeletion(t *testing.T) {
 	c := testcluster.Start(t)
 	t.Run("DeletesContent", func(t *testing.T) { testDeletesContent(t, c.Client) })
 	t.Run("WaitsForFinalizers", func(t *testing.T) { testWaitsForFinalizers(t, c.Client) })
+	// kubectl delete ns --cascade=foreground|orphan: the garbage collector
+	// removes the metadata finalizer, this controller the spec one.
+	for _, policy := range []metav1.DeletionPropagation{metav1.DeletePropagationForeground, metav1.DeletePropagationOrphan} {
+		t.Run(string(policy), func(t *testing.T) {
+			ns := createNamespace(t, c.Client)
+			fill(t, c.Client, ns)
+			if err := c.Client.CoreV1().Namespaces().Delete(t.Context(), ns, metav1.DeleteOptions{PropagationPolicy: &policy}); err != nil {
+				t.Fatal(err)
+			}
+			waitNamespaceGone(t, c.Client, ns)
+		})
+	}
 }
 
 func testDeletesContent(t *testing.T, client kubernetes.Interface) {
