@@ -194,7 +194,11 @@ func (gc *GarbageCollector) processNext(ctx context.Context, q workqueue.TypedRa
 		gc.log.Warn("not collecting object", "uid", uid, "err", err)
 		q.Forget(uid)
 	default:
-		if ctx.Err() == nil {
+		switch {
+		case ctx.Err() != nil:
+		case apierrors.IsConflict(err):
+			gc.log.Debug("object changed meanwhile, retrying", "uid", uid, "err", err)
+		default:
 			gc.log.Info("retrying", "uid", uid, "err", err)
 		}
 		q.AddRateLimited(uid)

@@ -52,7 +52,6 @@ func controllers() []controller {
 // controllerContext is what a controller is built from. Its clients carry
 // the controller's name in their user agent; the informer factory is shared.
 type controllerContext struct {
-	config    *rest.Config
 	client    kubernetes.Interface
 	metadata  metadata.Interface
 	informers informers.SharedInformerFactory
@@ -138,7 +137,6 @@ func newControllerContext(base *rest.Config, name string, factory informers.Shar
 		return nil, fmt.Errorf("building metadata client for %s: %w", name, err)
 	}
 	return &controllerContext{
-		config:    rc,
 		client:    client,
 		metadata:  md,
 		informers: factory,
