@@ -305,6 +305,9 @@ func crudPhases[T metav1.Object, L runtime.Object](ctx context.Context, b *apiBe
 		return nil
 	})
 	b.addPhase(st, peak, "crud", "create", kind, c)
+	if ctx.Err() != nil {
+		return // the run ends; its cleanup deletes the objects
+	}
 	var live []int
 	for i, ok := range created {
 		if ok {
@@ -317,6 +320,9 @@ func crudPhases[T metav1.Object, L runtime.Object](ctx context.Context, b *apiBe
 		return err
 	})
 	b.addPhase(st, peak, "crud", "get", kind, c)
+	if ctx.Err() != nil {
+		return
+	}
 
 	var items atomic.Int64 // of the last list, which all return len(live) items or fail
 	st, peak = b.timed(ctx, c, n, bound, func(ctx context.Context, _ int) error {
@@ -334,6 +340,9 @@ func crudPhases[T metav1.Object, L runtime.Object](ctx context.Context, b *apiBe
 	r := st.result("crud", "list", kind, c)
 	r.PeakInFlight, r.Items = peak, int(items.Load())
 	b.add(r)
+	if ctx.Err() != nil {
+		return
+	}
 
 	st, peak = b.timed(ctx, c, len(live), bound, func(ctx context.Context, j int) error {
 		obj := objs[live[j]]
@@ -342,6 +351,9 @@ func crudPhases[T metav1.Object, L runtime.Object](ctx context.Context, b *apiBe
 		return err
 	})
 	b.addPhase(st, peak, "crud", "update", kind, c)
+	if ctx.Err() != nil {
+		return
+	}
 
 	deleted := make([]bool, len(live))
 	st, peak = b.timed(ctx, c, len(live), bound, func(ctx context.Context, j int) error {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -318,4 +319,43 @@ func TestWriteTable(t *testing.T) {
 			t.Errorf("table lacks %q:\n%s", want, out.String())
 		}
 	}
+}
+
+// cancelOnWrite cancels a context once the text it is given contains marker.
+type cancelOnWrite struct {
+	buf    bytes.Buffer
+	marker string
+	cancel context.CancelFunc
+}
+
+func (w *cancelOnWrite) Write(p []byte) (int, error) {
+	n, err := w.buf.Write(p)
+	if strings.Contains(w.buf.String(), w.marker) {
+		w.cancel()
+	}
+	return n, err
+}
+
+// A run cancelled halfway stops measuring and still deletes what it created.
+func TestRunAPICancelled(t *testing.T) {
+	c := testcluster.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	out := &cancelOnWrite{marker: "crud   get", cancel: stop}
+	opts := APIConfig{Concurrency: []int{2}, Objects: 10, PhaseDuration: time.Minute, ListSize: 10, Watchers: 2, WatchWrites: 2, CleanupWait: 100 * time.Millisecond}
+	rep, err := RunAPI(runCtx, c.Config, opts, out)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("RunAPI = %v, want context.Canceled\n%s", err, out.buf.String())
+	}
+	if len(rep.Results) != 2 {
+		t.Errorf("%d rows after cancelling at the second, want 2:\n%s", len(rep.Results), out.buf.String())
+	}
+	for _, r := range rep.Results {
+		if r.Errors != 0 {
+			t.Errorf("row %s %s: %d errors (%s); cancelling is not a server error", r.Verb, r.Kind, r.Errors, r.FirstError)
+		}
+	}
+	checkNamespaceCleaned(t, c.Client, rep.Namespace)
 }

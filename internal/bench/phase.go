@@ -56,6 +56,9 @@ func runPhase(ctx context.Context, c, n int, bound time.Duration, op func(ctx co
 				d := time.Since(t0)
 				cancel()
 				if err != nil {
+					if ctx.Err() != nil {
+						break // cancelled by the caller, not a failure of the server
+					}
 					errs++
 					if first == nil {
 						first = err
