@@ -339,6 +339,7 @@ func crudPhases[T metav1.Object, L runtime.Object](ctx context.Context, b *apiBe
 	})
 	r := st.result("crud", "list", kind, c)
 	r.PeakInFlight, r.Items = peak, int(items.Load())
+	b.checkInFlight(r)
 	b.add(r)
 	if ctx.Err() != nil {
 		return
@@ -385,8 +386,14 @@ func crudPhases[T metav1.Object, L runtime.Object](ctx context.Context, b *apiBe
 func (b *apiBench) addPhase(st phaseStats, peak int64, phase, verb, kind string, c int) {
 	r := st.result(phase, verb, kind, c)
 	r.PeakInFlight = peak
-	if r.Ops >= 4*c && peak < int64(c) {
-		b.report.Notes = append(b.report.Notes, fmt.Sprintf("%s %s at concurrency %d: only %d requests were ever in flight at once", verb, kind, c, peak))
-	}
+	b.checkInFlight(r)
 	b.add(r)
+}
+
+// checkInFlight notes a phase whose requests were not as concurrent as asked.
+func (b *apiBench) checkInFlight(r APIResult) {
+	if r.Ops >= 4*r.Concurrency && r.PeakInFlight < int64(r.Concurrency) {
+		b.report.Notes = append(b.report.Notes, fmt.Sprintf("%s %s at concurrency %d: only %d requests were ever in flight at once",
+			r.Verb, r.Kind, r.Concurrency, r.PeakInFlight))
+	}
 }
