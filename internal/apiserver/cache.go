@@ -51,7 +51,7 @@ type resourceCache struct {
 }
 
 const (
-	eventRingSize     = 10000
+	eventRingSize     = 4096 // per resource; a watch from an older revision gets 410 and re-lists
 	watcherBufferSize = 1000
 )
 

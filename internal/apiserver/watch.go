@@ -264,9 +264,13 @@ func (ws *watchStream) bookmark(rev int64, initialEnd bool) error {
 	if initialEnd {
 		m["annotations"] = map[string]string{metav1.InitialEventsAnnotationKey: "true"}
 	}
+	// The bookmark's kind is the kind the watch streams.
 	obj := map[string]interface{}{"kind": ws.res.Kind, "apiVersion": ws.res.GVR.GroupVersion().String(), "metadata": m}
-	if ws.f.kind == outputTable {
+	switch ws.f.kind {
+	case outputTable:
 		obj = map[string]interface{}{"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": m, "columnDefinitions": nil, "rows": nil}
+	case outputPartialMetadata:
+		obj = map[string]interface{}{"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/" + ws.f.tableVersion, "metadata": m}
 	}
 	raw, err := json.Marshal(obj)
 	if err != nil {
