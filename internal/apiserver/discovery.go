@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"encoding/json"
 	"mime"
 	"net/http"
 	"strings"
@@ -156,7 +157,7 @@ func (d *discovery) writeAggregated(w http.ResponseWriter, f outputFormat, prefi
 		list.Items = append(list.Items, g)
 	}
 	w.Header().Set("Vary", "Accept")
-	j, err := encodeJSON(list)
+	j, err := json.Marshal(list)
 	if err != nil {
 		writeError(w, apierrors.NewInternalError(err))
 		return

@@ -3,7 +3,6 @@ package apiserver
 import (
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -59,5 +58,3 @@ func storageVersionHash(res *resources.Resource) string {
 	sum := sha256.Sum256([]byte(res.StorageGVK.Group + "/" + res.StorageGVK.Version + "/" + res.StorageGVK.Kind))
 	return base64.StdEncoding.EncodeToString(sum[:8])
 }
-
-func encodeJSON(v interface{}) ([]byte, error) { return json.Marshal(v) }

@@ -8,7 +8,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/duration"
 
 	"github.com/sampan-dev/sampan/internal/resources"
 )
@@ -60,12 +59,4 @@ func (h *apiHandler) table(res *resources.Resource, objs []runtime.Object, rv, c
 		t.Rows = append(t.Rows, metav1.TableRow{Cells: cells, Object: runtime.RawExtension{Raw: raw}})
 	}
 	return t, nil
-}
-
-// humanAge formats an age as upstream's AGE column does.
-func humanAge(ts metav1.Time, now time.Time) string {
-	if ts.IsZero() {
-		return "<unknown>"
-	}
-	return duration.HumanDuration(now.Sub(ts.Time))
 }
