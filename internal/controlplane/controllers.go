@@ -25,7 +25,7 @@ func (cp *ControlPlane) runControllers(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return manager.Run(ctx, manager.Config{RESTConfig: cfg, Logger: cp.cfg.Logger, Clock: cp.cfg.Clock})
+	return manager.Run(ctx, manager.Config{RESTConfig: cfg, Logger: cp.cfg.Logger, Clock: cp.cfg.Clock, Controllers: cp.cfg.Controllers})
 }
 
 // controllerRESTConfig reaches cp.url with a client certificate from the

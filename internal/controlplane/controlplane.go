@@ -31,6 +31,9 @@ type Config struct {
 	ServiceCIDR      *net.IPNet
 	Logger           *slog.Logger
 	Clock            clock.WithTicker
+	// Controllers selects the control loops to run (names from
+	// manager.Names, plus "scheduler"); nil runs them all.
+	Controllers []string
 }
 
 // ControlPlane is a configured, not yet running, control plane.

@@ -23,6 +23,18 @@ type Config struct {
 	RESTConfig *rest.Config
 	Logger     *slog.Logger
 	Clock      clock.WithTicker
+	// Controllers names the controllers to run; nil runs all of them
+	// (Names), an empty non-nil slice none.
+	Controllers []string
+}
+
+// Names lists every controller the manager can run, in start order.
+func Names() []string {
+	var out []string
+	for _, c := range controllers() {
+		out = append(out, c.name)
+	}
+	return out
 }
 
 // runner is a built controller.
@@ -88,7 +100,14 @@ func Run(ctx context.Context, cfg Config) error {
 		r    runner
 	}
 	var all []built
+	enabled := map[string]bool{}
+	for _, n := range cfg.Controllers {
+		enabled[n] = true
+	}
 	for _, c := range controllers() {
+		if cfg.Controllers != nil && !enabled[c.name] {
+			continue
+		}
 		cc, err := newControllerContext(base, c.name, factory, cfg)
 		if err != nil {
 			return err

@@ -38,6 +38,10 @@ type Options struct {
 	DataDir string
 	// Logger for the server; discarded when nil.
 	Logger *slog.Logger
+	// Controllers selects the control loops the control plane runs (see
+	// controlplane.Config.Controllers): nil runs all of them, an empty
+	// slice none, so a test can run the controller under test itself.
+	Controllers []string
 }
 
 // Start runs a control plane until the test ends.
@@ -59,6 +63,7 @@ func Start(t testing.TB, opts ...Options) *Cluster {
 		AdvertiseAddress: net.IPv4(127, 0, 0, 1),
 		SecurePort:       -1,
 		Logger:           o.Logger,
+		Controllers:      o.Controllers,
 	})
 	if err != nil {
 		t.Fatalf("starting control plane: %v", err)
