@@ -166,6 +166,7 @@ func (h *apiHandler) create(ctx context.Context, res *resources.Resource, ns str
 	acc.SetManagedFields(nil)
 	acc.SetSelfLink("")
 	prepareForCreate(res, obj, opts.user)
+	h.admitCreate(obj)
 	h.b.Default(obj)
 	if errs := h.b.ValidateCreate(obj); len(errs) > 0 && !opts.system {
 		return nil, invalid(res, acc.GetName(), errs)

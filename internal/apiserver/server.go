@@ -57,6 +57,13 @@ type Config struct {
 
 	MaxRequestBodyBytes int64 // default 3 MiB
 	MaxObjectBytes      int64 // default 1.5 MiB
+
+	// DefaultNotReadyTolerationSeconds and DefaultUnreachableTolerationSeconds
+	// are the tolerationSeconds given to pods that do not tolerate the
+	// node.kubernetes.io/not-ready or unreachable NoExecute taints
+	// (nil: DefaultTolerationSeconds).
+	DefaultNotReadyTolerationSeconds    *int64
+	DefaultUnreachableTolerationSeconds *int64
 }
 
 // Server is the API server.
@@ -83,6 +90,8 @@ type apiHandler struct {
 	openapi   http.Handler
 	maxBody   int64
 	maxObject int64
+
+	notReadySeconds, unreachableSeconds int64
 }
 
 // New builds a server. It has no side effects; Run starts it.
@@ -140,6 +149,9 @@ func New(cfg Config) (*Server, error) {
 		openapi:   cfg.OpenAPI,
 		maxBody:   cfg.MaxRequestBodyBytes,
 		maxObject: cfg.MaxObjectBytes,
+
+		notReadySeconds:    secondsOr(cfg.DefaultNotReadyTolerationSeconds, DefaultTolerationSeconds),
+		unreachableSeconds: secondsOr(cfg.DefaultUnreachableTolerationSeconds, DefaultTolerationSeconds),
 	}
 	h.cache = newWatchCache(cfg.Store, cfg.Registry, c, cfg.Logger)
 	s := &Server{cfg: cfg, h: h}

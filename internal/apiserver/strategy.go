@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"reflect"
 
+	batchv1 "k8s.io/api/batch/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -83,6 +85,8 @@ func prepareForCreate(res *resources.Resource, obj runtime.Object, user *UserInf
 		}
 	case *corev1.PersistentVolume:
 		o.Status = corev1.PersistentVolumeStatus{Phase: corev1.VolumePending}
+	case *batchv1.Job:
+		generateJobSelector(o)
 	case *corev1.PersistentVolumeClaim:
 		o.Status = corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimPending}
 	case *certificatesv1.CertificateSigningRequest:
@@ -294,5 +298,38 @@ func keepServiceAllocations(svc, old *corev1.Service) {
 		if svc.Spec.HealthCheckNodePort == 0 {
 			svc.Spec.HealthCheckNodePort = old.Spec.HealthCheckNodePort
 		}
+	}
+}
+
+// generateJobSelector gives a Job without spec.manualSelector the selector
+// and pod labels upstream generates: the Job's UID selects its pods, and
+// the job name labels them (the legacy unprefixed keys too). A label the
+// user set on the template is kept; validation refuses a mismatch.
+func generateJobSelector(job *batchv1.Job) {
+	if job.Spec.ManualSelector != nil && *job.Spec.ManualSelector {
+		return
+	}
+	uid := string(job.UID)
+	if job.Spec.Template.Labels == nil {
+		job.Spec.Template.Labels = map[string]string{}
+	}
+	for k, v := range map[string]string{
+		batchv1.ControllerUidLabel: uid,
+		"controller-uid":           uid,
+		batchv1.JobNameLabel:       job.Name,
+		"job-name":                 job.Name,
+	} {
+		if _, ok := job.Spec.Template.Labels[k]; !ok {
+			job.Spec.Template.Labels[k] = v
+		}
+	}
+	if job.Spec.Selector == nil {
+		job.Spec.Selector = &metav1.LabelSelector{}
+	}
+	if job.Spec.Selector.MatchLabels == nil {
+		job.Spec.Selector.MatchLabels = map[string]string{}
+	}
+	if _, ok := job.Spec.Selector.MatchLabels[batchv1.ControllerUidLabel]; !ok {
+		job.Spec.Selector.MatchLabels[batchv1.ControllerUidLabel] = uid
 	}
 }

@@ -46,3 +46,9 @@ func (cp *ControlPlane) controllerRESTConfig() (*rest.Config, error) {
 		},
 	}, nil
 }
+
+// ControllerNames lists the control loops a control plane can run, for
+// Config.Controllers.
+func ControllerNames() []string {
+	return append([]string{"scheduler"}, manager.Names()...)
+}

@@ -34,6 +34,16 @@ type Config struct {
 	// Controllers selects the control loops to run (names from
 	// manager.Names, plus "scheduler"); nil runs them all.
 	Controllers []string
+	// ClusterCIDR is the pod network, cut into one podCIDR per node
+	// (default 10.244.0.0/16).
+	ClusterCIDR *net.IPNet
+	// NodeMonitorGracePeriod is how long a node may go without renewing its
+	// Lease before it is marked Ready=Unknown (default 40 s).
+	NodeMonitorGracePeriod time.Duration
+	// DefaultNotReadyTolerationSeconds and DefaultUnreachableTolerationSeconds:
+	// how long pods stay on a not-ready or unreachable node (nil: 300 s).
+	DefaultNotReadyTolerationSeconds    *int64
+	DefaultUnreachableTolerationSeconds *int64
 }
 
 // ControlPlane is a configured, not yet running, control plane.
@@ -71,6 +81,12 @@ func New(cfg Config) (*ControlPlane, error) {
 	if cfg.ServiceCIDR == nil {
 		_, cfg.ServiceCIDR, _ = net.ParseCIDR("10.96.0.0/12")
 	}
+	if cfg.ClusterCIDR == nil {
+		_, cfg.ClusterCIDR, _ = net.ParseCIDR("10.244.0.0/16")
+	}
+	if cfg.NodeMonitorGracePeriod == 0 {
+		cfg.NodeMonitorGracePeriod = 40 * time.Second
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data dir: %w", err)
 	}
@@ -107,6 +123,9 @@ func New(cfg Config) (*ControlPlane, error) {
 		Authenticator:    apiserver.UnionAuthenticator{&apiserver.X509Authenticator{ClientCAs: cp.ca.CertPool()}},
 		Authorizer:       apiserver.MastersAuthorizer{},
 		OpenAPI:          openAPIHandler(reg),
+
+		DefaultNotReadyTolerationSeconds:    cfg.DefaultNotReadyTolerationSeconds,
+		DefaultUnreachableTolerationSeconds: cfg.DefaultUnreachableTolerationSeconds,
 	})
 	if err != nil {
 		store.Close()
