@@ -2,11 +2,17 @@ package controlplane
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/sampan-dev/sampan/internal/controllers/leader"
 	"github.com/sampan-dev/sampan/internal/controllers/manager"
 )
 
@@ -25,7 +31,47 @@ func (cp *ControlPlane) runControllers(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return manager.Run(ctx, manager.Config{RESTConfig: cfg, Logger: cp.cfg.Logger, Clock: cp.cfg.Clock, Controllers: cp.cfg.Controllers})
+	mcfg := manager.Config{
+		RESTConfig:             cfg,
+		Logger:                 cp.cfg.Logger,
+		Clock:                  cp.cfg.Clock,
+		Controllers:            cp.cfg.Controllers,
+		ClusterCIDR:            cp.cfg.ClusterCIDR,
+		NodeMonitorGracePeriod: cp.cfg.NodeMonitorGracePeriod,
+		RootCA:                 cp.ca.CertPEM,
+	}
+	if mcfg.Controllers != nil && len(mcfg.Controllers) == 0 {
+		return nil
+	}
+	return cp.whileLeading(ctx, cfg, "kube-controller-manager", func(ctx context.Context) error {
+		return manager.Run(ctx, mcfg)
+	})
+}
+
+// whileLeading runs fn while this control plane holds the Lease
+// kube-system/name, so that of several control planes one runs it.
+func (cp *ControlPlane) whileLeading(ctx context.Context, cfg *rest.Config, name string, fn func(ctx context.Context) error) error {
+	client, err := kubernetes.NewForConfig(rest.AddUserAgent(rest.CopyConfig(cfg), name+"/leader-election"))
+	if err != nil {
+		return fmt.Errorf("building leader election client: %w", err)
+	}
+	return leader.Run(ctx, leader.Config{Client: client, Name: name, Identity: cp.identity(), Logger: cp.cfg.Logger}, fn)
+}
+
+// identity names this control plane in leader election: stable across
+// restarts (so a restarted server takes its leases back at once) and
+// distinct between data dirs on one host (the lab).
+func (cp *ControlPlane) identity() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "localhost"
+	}
+	dir, err := filepath.Abs(cp.cfg.DataDir)
+	if err != nil {
+		dir = cp.cfg.DataDir
+	}
+	sum := sha256.Sum256([]byte(dir))
+	return host + "_" + hex.EncodeToString(sum[:4])
 }
 
 // controllerRESTConfig reaches cp.url with a client certificate from the

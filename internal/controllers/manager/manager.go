@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"time"
 
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -26,6 +28,12 @@ type Config struct {
 	// Controllers names the controllers to run; nil runs all of them
 	// (Names), an empty non-nil slice none.
 	Controllers []string
+	// ClusterCIDR is the pod network node IPAM cuts podCIDRs from.
+	ClusterCIDR *net.IPNet
+	// NodeMonitorGracePeriod: how long before a silent node is NotReady.
+	NodeMonitorGracePeriod time.Duration
+	// RootCA is the cluster CA bundle published as kube-root-ca.crt.
+	RootCA []byte
 }
 
 // Names lists every controller the manager can run, in start order.
@@ -84,11 +92,11 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.Clock = clock.RealClock{}
 	}
 	base := rest.CopyConfig(cfg.RESTConfig)
-	if base.QPS == 0 {
-		// Controllers talk to a local server in bursts (a namespace
-		// deletion, a cascade): client-go's default of 5 would be the bottleneck.
-		base.QPS, base.Burst = 100, 200
-	}
+	// No client-side rate limit: controllers talk to a local server in
+	// bursts (a 30,000-replica Deployment, a namespace deletion) and
+	// client-go's default of 5 requests/s would be the bottleneck. The
+	// server protects itself.
+	base.QPS, base.Burst = -1, 0
 	shared, err := kubernetes.NewForConfig(rest.AddUserAgent(rest.CopyConfig(base), "sampan-controller-manager/shared-informers"))
 	if err != nil {
 		return fmt.Errorf("building client: %w", err)
