@@ -42,6 +42,8 @@ type Options struct {
 	// controlplane.Config.Controllers): nil runs all of them, an empty
 	// slice none, so a test can run the controller under test itself.
 	Controllers []string
+	// Configure, when set, adjusts the control plane's config before it starts.
+	Configure func(*controlplane.Config)
 }
 
 // Start runs a control plane until the test ends.
@@ -57,14 +59,18 @@ func Start(t testing.TB, opts ...Options) *Cluster {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	cp, err := controlplane.New(controlplane.Config{
+	cpCfg := controlplane.Config{
 		DataDir:          o.DataDir,
 		BindAddress:      net.IPv4(127, 0, 0, 1),
 		AdvertiseAddress: net.IPv4(127, 0, 0, 1),
 		SecurePort:       -1,
 		Logger:           o.Logger,
 		Controllers:      o.Controllers,
-	})
+	}
+	if o.Configure != nil {
+		o.Configure(&cpCfg)
+	}
+	cp, err := controlplane.New(cpCfg)
 	if err != nil {
 		t.Fatalf("starting control plane: %v", err)
 	}
