@@ -82,8 +82,8 @@ func New(cfg Config) (*Controller, error) {
 	}
 	rsInf := cfg.Informers.Apps().V1().ReplicaSets()
 	podInf := cfg.Informers.Core().V1().Pods()
-	if err := AddPodControllerIndex(podInf.Informer()); err != nil {
-		return nil, fmt.Errorf("replicaset controller: %w", err)
+	if err := controllerutil.AddControllerIndex(podInf.Informer()); err != nil {
+		return nil, fmt.Errorf("replicaset controller: indexing pods by controller: %w", err)
 	}
 	c := &Controller{
 		cfg:          cfg,
@@ -325,7 +325,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 // podsOf returns the pods rs controls (active or not) and the orphans of
 // its namespace, from the informer's index rather than a scan of all pods.
 func (c *Controller) podsOf(rs *appsv1.ReplicaSet) (owned, orphans []*corev1.Pod) {
-	return PodsControlledBy(c.podIndexer, string(rs.UID)), PodsControlledBy(c.podIndexer, OrphanIndexKey(rs.Namespace))
+	return podsIndexed(c.podIndexer, string(rs.UID)), podsIndexed(c.podIndexer, controllerutil.OrphanIndexKey(rs.Namespace))
 }
 
 // manageReplicas creates or deletes pods so rs has spec.replicas active pods.
