@@ -32,6 +32,11 @@ type entry struct {
 	raw       []byte         // JSON of obj (storage version) with resourceVersion set
 	labels    labels.Set
 	fields    fields.Set
+
+	// The protobuf message of obj, computed on first use (protobuf.go).
+	protoOnce sync.Once
+	proto     []byte
+	protoErr  error
 }
 
 // cacheEvent is one change of one resource kept for watchers.

@@ -106,9 +106,20 @@ func (h *apiHandler) writeServed(w http.ResponseWriter, f outputFormat, code int
 		}
 		writeObject(w, f, code, t)
 	case outputPartialMetadata:
-		writeObject(w, f, code, partialMetadata(obj, f.tableVersion))
+		pm := partialMetadata(obj, f.tableVersion)
+		if f.protobuf {
+			writeProtoObject(w, code, pm.GroupVersionKind(), pm)
+			return
+		}
+		writeObject(w, f, code, pm)
 	default:
 		gvk := res.GVK()
+		if f.protobuf {
+			if _, ok := obj.(protoMarshaler); ok {
+				writeProtoObject(w, code, gvk, obj)
+				return
+			}
+		}
 		obj.GetObjectKind().SetGroupVersionKind(gvk)
 		writeObject(w, f, code, obj)
 	}
@@ -125,6 +136,15 @@ func (h *apiHandler) serveGet(ctx context.Context, w http.ResponseWriter, r *htt
 	e := h.cache.get(res, res.Key(info.Namespace, info.Name))
 	if e == nil {
 		writeError(w, apierrors.NewNotFound(groupResource(res), info.Name))
+		return
+	}
+	if f.kind == outputObject && f.protobuf {
+		msg, err := h.servedProto(res, e)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeProto(w, http.StatusOK, res.GVK(), msg)
 		return
 	}
 	if f.kind == outputObject {
@@ -350,7 +370,29 @@ func (h *apiHandler) serveList(ctx context.Context, w http.ResponseWriter, r *ht
 		for _, e := range entries {
 			list.Items = append(list.Items, *partialMetadata(e.obj, f.tableVersion))
 		}
+		if f.protobuf {
+			writeProtoObject(w, http.StatusOK, list.GroupVersionKind(), list)
+			return
+		}
 		writeObject(w, f, http.StatusOK, list)
+		return
+	}
+	if f.protobuf {
+		items := make([][]byte, 0, len(entries))
+		for _, e := range entries {
+			msg, err := h.servedProto(res, e)
+			if err != nil {
+				writeError(w, err)
+				return
+			}
+			items = append(items, msg)
+		}
+		msg, err := protoList(&listMeta, items)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeProto(w, http.StatusOK, res.ListGVK(), msg)
 		return
 	}
 	// The list is assembled from the cached JSON of each item.

@@ -29,6 +29,7 @@ type outputFormat struct {
 	yaml         bool
 	tableVersion string // v1 or v1beta1
 	pretty       bool
+	protobuf     bool // objects and metadata only; tables are always JSON
 }
 
 // negotiate reads Accept. The first type we can produce wins, as upstream.
@@ -43,10 +44,16 @@ func negotiate(r *http.Request) (outputFormat, error) {
 		if err != nil {
 			continue
 		}
+		f.yaml, f.protobuf = false, false
 		switch mt {
 		case "application/json", "*/*", "application/*":
 		case "application/yaml":
 			f.yaml = true
+		case protobufMediaType:
+			if params["as"] == "Table" {
+				continue
+			}
+			f.protobuf = true
 		default:
 			continue
 		}
@@ -69,7 +76,7 @@ func negotiate(r *http.Request) (outputFormat, error) {
 		return f, nil
 	}
 	return f, &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: http.StatusNotAcceptable, Reason: metav1.StatusReasonNotAcceptable,
-		Message: "only the following media types are accepted: application/json, application/yaml, application/json;as=Table;v=v1;g=meta.k8s.io"}}
+		Message: "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf, application/json;as=Table;v=v1;g=meta.k8s.io"}}
 }
 
 // writeRaw writes JSON bytes in the negotiated format.

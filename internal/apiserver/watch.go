@@ -4,14 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/sampan-dev/sampan/internal/resources"
 )
@@ -94,30 +97,30 @@ func (h *apiHandler) serveWatch(ctx context.Context, w http.ResponseWriter, r *h
 	cw, err := h.cache.watch(res, prefix, fromRev, initial, nil)
 	h.metrics.watchers.WithLabelValues(res.GVR.Group, res.GVR.Resource).Inc()
 	defer h.metrics.watchers.WithLabelValues(res.GVR.Group, res.GVR.Resource).Dec()
-	w.Header().Set("Content-Type", "application/json")
+	ws := &watchStream{h: h, res: res, f: f, w: w, enc: json.NewEncoder(w), sel: sel, includeObject: q.Get("includeObject") == "Object"}
+	if f.protobuf {
+		w.Header().Set("Content-Type", protobufWatchMediaType)
+	} else {
+		w.Header().Set("Content-Type", "application/json")
+	}
 	w.Header().Set("Transfer-Encoding", "chunked")
 	w.Header().Set("Cache-Control", "no-cache, private")
 	w.WriteHeader(http.StatusOK)
-	enc := json.NewEncoder(w)
-	if err == errTooOld {
-		st := apierrors.NewResourceExpired(fmt.Sprintf("too old resource version: %d (%d)", fromRev, h.cache.revision())).ErrStatus
+	if err != nil {
+		var st metav1.Status
+		if err == errTooOld {
+			st = apierrors.NewResourceExpired(fmt.Sprintf("too old resource version: %d (%d)", fromRev, h.cache.revision())).ErrStatus
+		} else {
+			st = *toStatus(apierrors.NewInternalError(err))
+		}
 		st.APIVersion, st.Kind = "v1", "Status"
-		raw, _ := json.Marshal(st)
-		_ = enc.Encode(watchEvent{Type: "ERROR", Object: raw})
-		flusher.Flush()
-		return
-	} else if err != nil {
-		st := toStatus(apierrors.NewInternalError(err))
-		st.APIVersion, st.Kind = "v1", "Status"
-		raw, _ := json.Marshal(st)
-		_ = enc.Encode(watchEvent{Type: "ERROR", Object: raw})
+		_ = ws.emit("ERROR", st.GroupVersionKind(), &st)
 		flusher.Flush()
 		return
 	}
 	defer cw.Stop()
 	flusher.Flush()
 
-	ws := &watchStream{h: h, res: res, f: f, enc: enc, sel: sel, includeObject: q.Get("includeObject") == "Object"}
 	lastRev := fromRev
 	for _, ev := range cw.backlog {
 		if err := ws.send(ev); err != nil {
@@ -197,6 +200,7 @@ type watchStream struct {
 	h             *apiHandler
 	res           *resources.Resource
 	f             outputFormat
+	w             io.Writer
 	enc           *json.Encoder
 	sel           *selectors
 	includeObject bool
@@ -229,11 +233,54 @@ func (ws *watchStream) send(ev *cacheEvent) error {
 			return nil
 		}
 	}
+	if ws.f.protobuf {
+		return ws.sendProto(typ, ev.cur)
+	}
 	raw, err := ws.encode(ev.cur)
 	if err != nil {
 		return err
 	}
 	return ws.enc.Encode(watchEvent{Type: typ, Object: raw})
+}
+
+// sendProto writes an object event in protobuf: the cached message of the
+// entry, or its metadata.
+func (ws *watchStream) sendProto(typ string, e *entry) error {
+	if ws.f.kind == outputPartialMetadata {
+		pm := partialMetadata(e.obj, ws.f.tableVersion)
+		return ws.emit(typ, pm.GroupVersionKind(), pm)
+	}
+	msg, err := ws.h.servedProto(ws.res, e)
+	if err != nil {
+		return err
+	}
+	return ws.emitMessage(typ, ws.res.GVK(), msg)
+}
+
+// emit writes an event carrying obj in the stream's encoding.
+func (ws *watchStream) emit(typ string, gvk schema.GroupVersionKind, obj runtime.Object) error {
+	if ws.f.protobuf {
+		msg, err := protoMessage(obj)
+		if err != nil {
+			return err
+		}
+		return ws.emitMessage(typ, gvk, msg)
+	}
+	obj.GetObjectKind().SetGroupVersionKind(gvk)
+	raw, err := json.Marshal(obj)
+	if err != nil {
+		return err
+	}
+	return ws.enc.Encode(watchEvent{Type: typ, Object: raw})
+}
+
+func (ws *watchStream) emitMessage(typ string, gvk schema.GroupVersionKind, msg []byte) error {
+	frame, err := protoWatchFrame(typ, gvk, msg)
+	if err != nil {
+		return err
+	}
+	_, err = ws.w.Write(frame)
+	return err
 }
 
 func (ws *watchStream) encode(e *entry) ([]byte, error) {
@@ -260,6 +307,9 @@ func (ws *watchStream) encode(e *entry) ([]byte, error) {
 
 // bookmark sends a BOOKMARK event carrying only a resourceVersion.
 func (ws *watchStream) bookmark(rev int64, initialEnd bool) error {
+	if ws.f.protobuf {
+		return ws.bookmarkProto(rev, initialEnd)
+	}
 	m := map[string]interface{}{"resourceVersion": strconv.FormatInt(rev, 10)}
 	if initialEnd {
 		m["annotations"] = map[string]string{metav1.InitialEventsAnnotationKey: "true"}
@@ -277,4 +327,27 @@ func (ws *watchStream) bookmark(rev int64, initialEnd bool) error {
 		return err
 	}
 	return ws.enc.Encode(watchEvent{Type: "BOOKMARK", Object: raw})
+}
+
+// bookmarkProto sends a BOOKMARK in protobuf: an empty object of the
+// watched kind (or PartialObjectMetadata) carrying the resourceVersion.
+func (ws *watchStream) bookmarkProto(rev int64, initialEnd bool) error {
+	var obj runtime.Object
+	gvk := ws.res.GVK()
+	if ws.f.kind == outputPartialMetadata {
+		pm := &metav1.PartialObjectMetadata{}
+		gvk = schema.GroupVersionKind{Group: "meta.k8s.io", Version: ws.f.tableVersion, Kind: "PartialObjectMetadata"}
+		obj = pm
+	} else {
+		obj = ws.res.New()
+	}
+	acc, err := meta.Accessor(obj)
+	if err != nil {
+		return err
+	}
+	acc.SetResourceVersion(strconv.FormatInt(rev, 10))
+	if initialEnd {
+		acc.SetAnnotations(map[string]string{metav1.InitialEventsAnnotationKey: "true"})
+	}
+	return ws.emit("BOOKMARK", gvk, obj)
 }
