@@ -293,7 +293,9 @@ func TestReconcileSliceShape(t *testing.T) {
 			wantTypes: []discoveryv1.AddressType{discoveryv1.AddressTypeIPv4}, wantPorts: []string{""}, headless: true},
 		{name: "headless without families: both types", svc: testService(func(s *corev1.Service) { s.Spec.ClusterIP, s.Spec.IPFamilies = corev1.ClusterIPNone, nil }), pods: pods(1),
 			wantTypes: []discoveryv1.AddressType{discoveryv1.AddressTypeIPv4, discoveryv1.AddressTypeIPv6}, wantPorts: []string{"", "http/TCP/8080/"}, headless: true},
-		{name: "dual stack", svc: testService(func(s *corev1.Service) { s.Spec.IPFamilies = []corev1.IPFamily{corev1.IPv6Protocol, corev1.IPv4Protocol} }),
+		{name: "dual stack", svc: testService(func(s *corev1.Service) {
+			s.Spec.IPFamilies = []corev1.IPFamily{corev1.IPv6Protocol, corev1.IPv4Protocol}
+		}),
 			pods:      pods(1, func(p *corev1.Pod) { p.Status.PodIPs = append(p.Status.PodIPs, corev1.PodIP{IP: "fd00::1"}) }),
 			wantTypes: []discoveryv1.AddressType{discoveryv1.AddressTypeIPv4, discoveryv1.AddressTypeIPv6}, wantPorts: []string{"http/TCP/8080/", "http/TCP/8080/"}},
 	}
