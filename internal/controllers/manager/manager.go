@@ -18,6 +18,10 @@ import (
 
 	"github.com/sampan-dev/sampan/internal/controllers/garbagecollector"
 	"github.com/sampan-dev/sampan/internal/controllers/namespace"
+	"github.com/sampan-dev/sampan/internal/controllers/podgc"
+	"github.com/sampan-dev/sampan/internal/controllers/replicaset"
+	"github.com/sampan-dev/sampan/internal/controllers/rootcacert"
+	"github.com/sampan-dev/sampan/internal/controllers/serviceaccount"
 )
 
 // Config configures the controller manager.
@@ -66,6 +70,18 @@ func controllers() []controller {
 		{"namespace", func(cc *controllerContext) (runner, error) {
 			return namespace.New(namespace.Config{Client: cc.client, Metadata: cc.metadata, Namespaces: cc.informers.Core().V1().Namespaces(), Logger: cc.logger, Clock: cc.clock})
 		}},
+		{"replicaset", func(cc *controllerContext) (runner, error) {
+			return replicaset.New(replicaset.Config{Client: cc.client, Informers: cc.informers, Logger: cc.logger, Clock: cc.clock})
+		}},
+		{"serviceaccount", func(cc *controllerContext) (runner, error) {
+			return serviceaccount.New(serviceaccount.Config{Client: cc.client, Informers: cc.informers, Logger: cc.logger, Clock: cc.clock})
+		}},
+		{"root-ca-cert-publisher", func(cc *controllerContext) (runner, error) {
+			return rootcacert.New(rootcacert.Config{Client: cc.client, Informers: cc.informers, Logger: cc.logger, Clock: cc.clock, RootCA: cc.cfg.RootCA})
+		}},
+		{"podgc", func(cc *controllerContext) (runner, error) {
+			return podgc.New(podgc.Config{Client: cc.client, Informers: cc.informers, Logger: cc.logger, Clock: cc.clock})
+		}},
 	}
 }
 
@@ -77,6 +93,7 @@ type controllerContext struct {
 	informers informers.SharedInformerFactory
 	logger    *slog.Logger
 	clock     clock.WithTicker
+	cfg       Config
 }
 
 // Run builds every controller, runs them until ctx ends and returns. A
@@ -167,7 +184,8 @@ func newControllerContext(base *rest.Config, name string, factory informers.Shar
 		client:    client,
 		metadata:  md,
 		informers: factory,
-		logger:    cfg.Logger.With("component", "controller-manager"),
+		logger:    cfg.Logger.With("component", "controller-manager", "controller", name),
 		clock:     cfg.Clock,
+		cfg:       cfg,
 	}, nil
 }
