@@ -167,9 +167,15 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Run(ctx context.Context) error {
 	go s.h.cache.run(ctx)
 	if err := s.h.cache.waitFor(ctx, 0); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return fmt.Errorf("starting watch cache: %w", err)
 	}
 	if err := s.bootstrap(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while bootstrapping
+		}
 		return fmt.Errorf("creating bootstrap objects: %w", err)
 	}
 	<-ctx.Done()
