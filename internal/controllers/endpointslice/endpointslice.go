@@ -225,9 +225,9 @@ func (c *Controller) deleteSlice(obj any) {
 	}
 }
 
-// errStale says the informer cache has not seen this controller's last
-// writes for a Service yet; the sync is retried shortly.
-var errStale = errors.New("endpointslice informer cache is out of date")
+// staleRetry is how soon a sync that found the informer cache behind this
+// controller's own writes is retried.
+const staleRetry = 20 * time.Millisecond
 
 func (c *Controller) sync(ctx context.Context, key string) error {
 	c.batch.Started(key)
@@ -248,10 +248,6 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if !endpointutil.Managed(svc) {
 		return nil
 	}
-	pods, err := c.pods.Pods(ns).List(endpointutil.SelectorOf(svc))
-	if err != nil {
-		return fmt.Errorf("listing pods: %w", err)
-	}
 	listed, err := c.slices.EndpointSlices(ns).List(labels.SelectorFromValidatedSet(labels.Set{
 		discoveryv1.LabelServiceName: svc.Name,
 		discoveryv1.LabelManagedBy:   ControllerName,
@@ -260,7 +256,14 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		return fmt.Errorf("listing endpointslices: %w", err)
 	}
 	if c.tracker.stale(key, listed) {
-		return errStale
+		// Not an error worth a log line: the cache is milliseconds behind.
+		c.log.Debug("informer cache behind own writes, retrying", "service", key)
+		c.queue.AddAfter(key, staleRetry)
+		return nil
+	}
+	pods, err := c.pods.Pods(ns).List(endpointutil.SelectorOf(svc))
+	if err != nil {
+		return fmt.Errorf("listing pods: %w", err)
 	}
 	existing := make([]*discoveryv1.EndpointSlice, 0, len(listed))
 	for _, s := range listed {
