@@ -56,6 +56,7 @@ func newRoot(s streams) *root {
 	r.cmd.SetOut(s.out)
 	r.cmd.SetErr(s.err)
 	r.cmd.AddCommand(newServerCommand(r), newKubectlCommand(r), newVersionCommand(r), newBenchCommand(r))
+	r.cmd.AddCommand(newSimCommand(r))
 	return r
 }
 

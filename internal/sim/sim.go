@@ -281,6 +281,9 @@ func (n *simNode) isStopped() bool {
 
 // Run registers the nodes and simulates them until ctx ends.
 func (s *Sim) Run(ctx context.Context) error {
+	if s.cfg.DeleteOnExit {
+		defer s.deleteAll() // last, once the workers have stopped
+	}
 	s.pods = controllerutil.NewQueue("sim-pods", clock.RealClock{})
 	s.podTimers = workqueue.NewTypedDelayingQueueWithConfig(workqueue.TypedDelayingQueueConfig[string]{Name: "sim-pod-timers", Clock: s.cfg.Clock})
 	s.beats = workqueue.NewTypedDelayingQueueWithConfig(workqueue.TypedDelayingQueueConfig[beat]{Name: "sim-beats", Clock: s.cfg.Clock})
@@ -366,9 +369,6 @@ func (s *Sim) Run(ctx context.Context) error {
 	close(s.registered)
 
 	<-ctx.Done()
-	if s.cfg.DeleteOnExit {
-		s.deleteAll()
-	}
 	return nil
 }
 
@@ -447,4 +447,19 @@ func (s *Sim) deleteAll() {
 	}
 	wg.Wait()
 	s.log.Info("nodes deleted", "nodes", len(s.names))
+}
+
+// PodCounts returns how many pods bound to the simulated nodes are in each
+// phase, as the simulator's cache sees them.
+func (s *Sim) PodCounts() map[corev1.PodPhase]int {
+	out := map[corev1.PodPhase]int{}
+	for _, name := range s.names {
+		objs, _ := s.podInformer.GetIndexer().ByIndex(nodeNameIndex, name)
+		for _, o := range objs {
+			if p, ok := o.(*corev1.Pod); ok {
+				out[p.Status.Phase]++
+			}
+		}
+	}
+	return out
 }
