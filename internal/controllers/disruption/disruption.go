@@ -54,7 +54,6 @@ type Controller struct {
 
 	pdbLister policylisters.PodDisruptionBudgetLister
 	podLister corelisters.PodLister
-	rcLister  corelisters.ReplicationControllerLister
 	rsLister  appslisters.ReplicaSetLister
 	dLister   appslisters.DeploymentLister
 	ssLister  appslisters.StatefulSetLister
@@ -79,7 +78,6 @@ func New(cfg Config) (*Controller, error) {
 	f := cfg.Informers
 	pdbs := f.Policy().V1().PodDisruptionBudgets()
 	pods := f.Core().V1().Pods()
-	rcs := f.Core().V1().ReplicationControllers()
 	rss := f.Apps().V1().ReplicaSets()
 	ds := f.Apps().V1().Deployments()
 	sss := f.Apps().V1().StatefulSets()
@@ -90,12 +88,11 @@ func New(cfg Config) (*Controller, error) {
 		recorder:  &record.FakeRecorder{}, // drops events; Run replaces it
 		pdbLister: pdbs.Lister(),
 		podLister: pods.Lister(),
-		rcLister:  rcs.Lister(),
 		rsLister:  rss.Lister(),
 		dLister:   ds.Lister(),
 		ssLister:  sss.Lister(),
 		synced: []cache.InformerSynced{
-			pdbs.Informer().HasSynced, pods.Informer().HasSynced, rcs.Informer().HasSynced,
+			pdbs.Informer().HasSynced, pods.Informer().HasSynced,
 			rss.Informer().HasSynced, ds.Informer().HasSynced, sss.Informer().HasSynced,
 		},
 	}
@@ -245,18 +242,14 @@ func (c *Controller) failSafe(ctx context.Context, pdb *policyv1.PodDisruptionBu
 
 // findScale returns the controller of a pod named by ref and its desired
 // replicas. A ReplicaSet owned by a Deployment stands for its Deployment.
+// ReplicationControllers are not served by Sampan's API server, so they
+// are not looked up.
 func (c *Controller) findScale(ns string, ref *metav1.OwnerReference) (controller, error) {
 	gv, err := schemaGroup(ref.APIVersion)
 	if err != nil {
 		return controller{}, nil
 	}
 	switch {
-	case gv == "" && ref.Kind == "ReplicationController":
-		rc, err := c.rcLister.ReplicationControllers(ns).Get(ref.Name)
-		if err != nil || rc.UID != ref.UID {
-			return controller{}, ignoreNotFound(err)
-		}
-		return controller{uid: rc.UID, scale: replicas(rc.Spec.Replicas), found: true}, nil
 	case gv == "apps" && ref.Kind == "ReplicaSet":
 		rs, err := c.rsLister.ReplicaSets(ns).Get(ref.Name)
 		if err != nil || rs.UID != ref.UID {
