@@ -91,7 +91,7 @@ func TestFilters(t *testing.T) {
 		{name: "nodeSelector match", nodes: []*corev1.Node{testNode("n", nodeLabels("disk", "ssd"))},
 			pod: mkPod("p", func(p *corev1.Pod) { p.Spec.NodeSelector = map[string]string{"disk": "ssd"} }), node: "n"},
 		{name: "required node affinity In", nodes: []*corev1.Node{testNode("n", nodeLabels(zone, "a"))},
-			pod: mkPod("p", requiredNodeAffinity(corev1.NodeSelectorTerm{MatchExpressions: []corev1.NodeSelectorRequirement{{Key: zone, Operator: corev1.NodeSelectorOpIn, Values: []string{"b", "c"}}}})),
+			pod:  mkPod("p", requiredNodeAffinity(corev1.NodeSelectorTerm{MatchExpressions: []corev1.NodeSelectorRequirement{{Key: zone, Operator: corev1.NodeSelectorOpIn, Values: []string{"b", "c"}}}})),
 			node: "n", want: []string{ReasonNodeAffinity}},
 		{name: "DaemonSet metadata.name field affinity, this node", nodes: []*corev1.Node{testNode("n")},
 			pod:  mkPod("p", requiredNodeAffinity(corev1.NodeSelectorTerm{MatchFields: []corev1.NodeSelectorRequirement{{Key: "metadata.name", Operator: corev1.NodeSelectorOpIn, Values: []string{"n"}}}})),
