@@ -47,10 +47,12 @@ type Config struct {
 
 // Controller is the disruption controller.
 type Controller struct {
-	cfg      Config
-	log      *slog.Logger
-	queue    controllerutil.Queue
-	recorder record.EventRecorder
+	cfg   Config
+	log   *slog.Logger
+	queue controllerutil.Queue
+	// staleQueue holds pods whose DisruptionTarget condition may go stale.
+	staleQueue controllerutil.Queue
+	recorder   record.EventRecorder
 
 	pdbLister policylisters.PodDisruptionBudgetLister
 	podLister corelisters.PodLister
@@ -82,15 +84,16 @@ func New(cfg Config) (*Controller, error) {
 	ds := f.Apps().V1().Deployments()
 	sss := f.Apps().V1().StatefulSets()
 	c := &Controller{
-		cfg:       cfg,
-		log:       cfg.Logger.With("controller", "disruption"),
-		queue:     controllerutil.NewQueue("disruption", cfg.Clock),
-		recorder:  &record.FakeRecorder{}, // drops events; Run replaces it
-		pdbLister: pdbs.Lister(),
-		podLister: pods.Lister(),
-		rsLister:  rss.Lister(),
-		dLister:   ds.Lister(),
-		ssLister:  sss.Lister(),
+		cfg:        cfg,
+		log:        cfg.Logger.With("controller", "disruption"),
+		queue:      controllerutil.NewQueue("disruption", cfg.Clock),
+		staleQueue: controllerutil.NewQueue("disruption_stale_pod_disruption", cfg.Clock),
+		recorder:   &record.FakeRecorder{}, // drops events; Run replaces it
+		pdbLister:  pdbs.Lister(),
+		podLister:  pods.Lister(),
+		rsLister:   rss.Lister(),
+		dLister:    ds.Lister(),
+		ssLister:   sss.Lister(),
 		synced: []cache.InformerSynced{
 			pdbs.Informer().HasSynced, pods.Informer().HasSynced,
 			rss.Informer().HasSynced, ds.Informer().HasSynced, sss.Informer().HasSynced,
@@ -100,9 +103,13 @@ func New(cfg Config) (*Controller, error) {
 		return nil, fmt.Errorf("watching pod disruption budgets: %w", err)
 	}
 	if _, err := pods.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: func(obj any) { c.enqueueForPod(obj) },
+		AddFunc: func(obj any) {
+			c.enqueueForPod(obj)
+			c.checkStale(obj)
+		},
 		UpdateFunc: func(oldObj, obj any) {
 			c.enqueueForPod(obj)
+			c.checkStale(obj)
 			old, ok1 := oldObj.(*corev1.Pod)
 			cur, ok2 := obj.(*corev1.Pod)
 			if ok1 && ok2 && !labels.Equals(old.Labels, cur.Labels) {
@@ -137,6 +144,7 @@ func (c *Controller) enqueueForPod(obj any) {
 // Run keeps budgets' status current until ctx ends.
 func (c *Controller) Run(ctx context.Context) error {
 	defer c.queue.ShutDown()
+	defer c.staleQueue.ShutDown()
 	rec, stop := controllerutil.NewRecorder(ctx, c.cfg.Client, "controllermanager")
 	defer stop()
 	c.recorder = rec
@@ -144,7 +152,13 @@ func (c *Controller) Run(ctx context.Context) error {
 		return nil
 	}
 	c.log.Info("started")
+	stale := make(chan struct{})
+	go func() {
+		defer close(stale)
+		controllerutil.RunWorkers(ctx, c.staleQueue, 1, c.syncStale, c.log)
+	}()
 	controllerutil.RunWorkers(ctx, c.queue, c.cfg.Workers, c.sync, c.log)
+	<-stale
 	return nil
 }
 

@@ -295,3 +295,54 @@ func TestPercentagesUseControllerScale(t *testing.T) {
 		t.Fatalf("no SyncFailed condition: %v", err)
 	}
 }
+
+// TestStaleDisruptionTarget: a pod marked for disruption that nobody
+// deleted loses its DisruptionTarget condition after two minutes, unless
+// the kubelet set it.
+func TestStaleDisruptionTarget(t *testing.T) {
+	client, clk := start(t)
+	ctx := t.Context()
+	pods := client.CoreV1().Pods("default")
+	for name, reason := range map[string]string{"evicted": "EvictionByEvictionAPI", "kubelet": corev1.PodReasonTerminationByKubelet} {
+		readyPod(t, client, name, map[string]string{"app": name}, nil)
+		p, err := pods.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{
+			Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue, Reason: reason, Message: "test", LastTransitionTime: metav1.NewTime(clk.Now()),
+		})
+		if _, err := pods.UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	target := func(name string) (*corev1.PodCondition, error) {
+		p, err := pods.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return nil, err
+		}
+		for i := range p.Status.Conditions {
+			if p.Status.Conditions[i].Type == corev1.DisruptionTarget {
+				return &p.Status.Conditions[i], nil
+			}
+		}
+		return nil, fmt.Errorf("%s has no DisruptionTarget condition", name)
+	}
+	err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		c, err := target("evicted")
+		if err != nil {
+			return false, err
+		}
+		if c.Status == corev1.ConditionFalse {
+			return true, nil
+		}
+		clk.Step(30 * time.Second)
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("stale DisruptionTarget not reset: %v", err)
+	}
+	if c, err := target("kubelet"); err != nil || c.Status != corev1.ConditionTrue {
+		t.Errorf("kubelet's DisruptionTarget condition changed: %+v %v", c, err)
+	}
+}
