@@ -429,4 +429,3 @@ func TestRollingUpdate(t *testing.T) {
 		t.Errorf("controller revisions: %v, %d", err, len(revs.Items))
 	}
 }
-
