@@ -168,3 +168,30 @@ func TestCalculateStatus(t *testing.T) {
 		})
 	}
 }
+
+func TestCountsChanged(t *testing.T) {
+	base := mkPod("p", phase(corev1.PodPending))
+	for _, tc := range []struct {
+		name string
+		cur  *corev1.Pod
+		want bool
+	}{
+		{"bound", mkPod("p", phase(corev1.PodPending), onNode("n1")), false},
+		{"running, not ready", mkPod("p", phase(corev1.PodRunning), onNode("n1")), false},
+		{"ready", mkPod("p", phase(corev1.PodRunning), readyAt(t0)), true},
+		{"failed", mkPod("p", phase(corev1.PodFailed)), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := countsChanged(base, tc.cur); got != tc.want {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+	ready := mkPod("p", readyAt(t0))
+	if !countsChanged(ready, mkPod("p", readyAt(t0.Add(time.Minute)))) {
+		t.Error("ready again since a later time should count (availability restarts)")
+	}
+	if countsChanged(ready, mkPod("p", readyAt(t0), restartCount(1))) {
+		t.Error("a restart count alone should not count")
+	}
+}
