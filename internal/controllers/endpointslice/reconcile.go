@@ -111,7 +111,7 @@ func addressTypes(svc *corev1.Service) []discoveryv1.AddressType {
 // group is the desired endpoints that share one set of ports.
 type group struct {
 	ports     []discoveryv1.EndpointPort
-	endpoints map[string]*discoveryv1.Endpoint // by endpointKey
+	endpoints map[epKey]*discoveryv1.Endpoint
 }
 
 // desiredGroups turns pods into endpoints of address type at, grouped by
@@ -123,19 +123,32 @@ func desiredGroups(svc *corev1.Service, pods []*corev1.Pod, at discoveryv1.Addre
 	var shared *group
 	if !hasNamedTargetPort(svc) {
 		ports := endpointPorts(svc, nil)
-		shared = &group{ports: ports, endpoints: map[string]*discoveryv1.Endpoint{}}
+		shared = &group{ports: ports, endpoints: make(map[epKey]*discoveryv1.Endpoint, len(pods))}
 		groups[portsKey(ports)] = shared
 	}
+	type nodeInfo struct {
+		zone  *string
+		found bool
+	}
+	seen := map[string]nodeInfo{}
 	for _, pod := range pods {
 		if !endpointutil.ShouldPodBeInEndpoints(pod, true) {
 			continue
 		}
-		zone, found := nodes(pod.Spec.NodeName)
-		if !found && !svc.Spec.PublishNotReadyAddresses {
+		node, ok := seen[pod.Spec.NodeName]
+		if !ok {
+			zone, found := nodes(pod.Spec.NodeName)
+			node.found = found
+			if zone != "" {
+				node.zone = &zone
+			}
+			seen[pod.Spec.NodeName] = node
+		}
+		if !node.found && !svc.Spec.PublishNotReadyAddresses {
 			missing[pod.Namespace+"/"+pod.Name] = true
 			continue
 		}
-		ep := podEndpoint(pod, zone, svc, at)
+		ep := podEndpoint(pod, node.zone, svc, at)
 		if len(ep.Addresses) == 0 {
 			continue
 		}
@@ -144,7 +157,7 @@ func desiredGroups(svc *corev1.Service, pods []*corev1.Pod, at discoveryv1.Addre
 			ports := endpointPorts(svc, pod)
 			key := portsKey(ports)
 			if g = groups[key]; g == nil {
-				g = &group{ports: ports, endpoints: map[string]*discoveryv1.Endpoint{}}
+				g = &group{ports: ports, endpoints: map[epKey]*discoveryv1.Endpoint{}}
 				groups[key] = g
 			}
 		}
@@ -228,56 +241,78 @@ func deref(s *string) string {
 	return *s
 }
 
-// podEndpoint is pod's endpoint in a slice of address type at.
-func podEndpoint(pod *corev1.Pod, zone string, svc *corev1.Service, at discoveryv1.AddressType) *discoveryv1.Endpoint {
+// podEndpoint is pod's endpoint in a slice of address type at. Its
+// pointers may share memory with pod and zone, which nobody writes.
+func podEndpoint(pod *corev1.Pod, zone *string, svc *corev1.Service, at discoveryv1.AddressType) *discoveryv1.Endpoint {
 	var addrs []string
-	for _, ip := range endpointutil.PodIPs(pod) {
-		if endpointutil.IsIPv6(ip) == (at == discoveryv1.AddressTypeIPv6) {
-			addrs = append(addrs, ip)
+	if len(pod.Status.PodIPs) <= 1 {
+		ip := pod.Status.PodIP
+		if len(pod.Status.PodIPs) == 1 {
+			ip = pod.Status.PodIPs[0].IP
+		}
+		if ip != "" && endpointutil.IsIPv6(ip) == (at == discoveryv1.AddressTypeIPv6) {
+			addrs = []string{ip}
+		}
+	} else {
+		for _, ip := range endpointutil.PodIPs(pod) {
+			if endpointutil.IsIPv6(ip) == (at == discoveryv1.AddressTypeIPv6) {
+				addrs = append(addrs, ip)
+			}
 		}
 	}
-	serving := controllerutil.IsPodReady(pod)
-	terminating := pod.DeletionTimestamp != nil
+	type conditions struct{ ready, serving, terminating bool }
+	c := &conditions{serving: controllerutil.IsPodReady(pod), terminating: pod.DeletionTimestamp != nil}
 	// A terminating pod is never ready, unless not-ready addresses are published.
-	ready := svc.Spec.PublishNotReadyAddresses || (serving && !terminating)
+	c.ready = svc.Spec.PublishNotReadyAddresses || (c.serving && !c.terminating)
 	ep := &discoveryv1.Endpoint{
 		Addresses:  addrs,
-		Conditions: discoveryv1.EndpointConditions{Ready: &ready, Serving: &serving, Terminating: &terminating},
+		Conditions: discoveryv1.EndpointConditions{Ready: &c.ready, Serving: &c.serving, Terminating: &c.terminating},
 		TargetRef:  &corev1.ObjectReference{Kind: "Pod", Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID},
+		Zone:       zone,
 	}
 	if pod.Spec.NodeName != "" {
-		n := pod.Spec.NodeName
-		ep.NodeName = &n
-	}
-	if zone != "" {
-		ep.Zone = &zone
+		ep.NodeName = &pod.Spec.NodeName
 	}
 	if endpointutil.ShouldSetHostname(pod, svc) {
-		h := pod.Spec.Hostname
-		ep.Hostname = &h
+		ep.Hostname = &pod.Spec.Hostname
 	}
 	return ep
 }
 
-// endpointKey identifies an endpoint across syncs: its addresses, hostname
-// and pod. Everything else about it may change in place.
-func endpointKey(ep *discoveryv1.Endpoint) string {
-	var b strings.Builder
+// epKey identifies an endpoint across syncs: its addresses, hostname and
+// pod. Everything else about it may change in place.
+type epKey struct {
+	namespace, name string
+	addr, more      string // first address, the others joined
+	hostname        string
+}
+
+func endpointKey(ep *discoveryv1.Endpoint) epKey {
+	var k epKey
 	if ep.TargetRef != nil {
-		b.WriteString(ep.TargetRef.Namespace)
-		b.WriteByte('/')
-		b.WriteString(ep.TargetRef.Name)
+		k.namespace, k.name = ep.TargetRef.Namespace, ep.TargetRef.Name
 	}
-	b.WriteByte('|')
-	for i, a := range ep.Addresses {
-		if i > 0 {
-			b.WriteByte(',')
+	if len(ep.Addresses) > 0 {
+		k.addr = ep.Addresses[0]
+		if len(ep.Addresses) > 1 {
+			k.more = strings.Join(ep.Addresses[1:], ",")
 		}
-		b.WriteString(a)
 	}
-	b.WriteByte('|')
-	b.WriteString(deref(ep.Hostname))
-	return b.String()
+	k.hostname = deref(ep.Hostname)
+	return k
+}
+
+func (k epKey) less(o epKey) bool {
+	if k.name != o.name {
+		return k.name < o.name
+	}
+	if k.addr != o.addr {
+		return k.addr < o.addr
+	}
+	if k.more != o.more {
+		return k.more < o.more
+	}
+	return k.hostname < o.hostname
 }
 
 // endpointEqual compares what endpointKey leaves out.
@@ -498,11 +533,11 @@ func planPorts(svc *corev1.Service, at discoveryv1.AddressType, existing []*disc
 	if len(desired) == 0 {
 		return create, update, del
 	}
-	remaining := make([]string, 0, len(desired))
+	remaining := make([]epKey, 0, len(desired))
 	for k := range desired {
 		remaining = append(remaining, k)
 	}
-	sort.Strings(remaining)
+	sort.Slice(remaining, func(i, j int) bool { return remaining[i].less(remaining[j]) })
 	take := func(s *discoveryv1.EndpointSlice) {
 		for len(remaining) > 0 && len(s.Endpoints) < maxPerSlice {
 			s.Endpoints = append(s.Endpoints, *desired[remaining[0]])

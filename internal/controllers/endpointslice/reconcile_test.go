@@ -371,3 +371,28 @@ func TestTracker(t *testing.T) {
 		t.Error("stale after both slices are gone")
 	}
 }
+
+// BenchmarkReconcile30k measures one sync of a Service with 30,000 pods
+// (300 slices) where one pod changed: the steady state of a big rollout.
+func BenchmarkReconcile30k(b *testing.B) {
+	svc := testService()
+	ps := make([]*corev1.Pod, 30000)
+	for i := range ps {
+		ps[i] = testPod(i)
+		ip := fmt.Sprintf("10.%d.%d.%d", 100+i/62500, i/250%250, i%250+1)
+		ps[i].Status.PodIP, ps[i].Status.PodIPs = ip, []corev1.PodIP{{IP: ip}}
+	}
+	existing := materialize(nil, reconcile(svc, ps, nil, defaultNodes, 100))
+	if len(existing) != 300 {
+		b.Fatalf("%d slices", len(existing))
+	}
+	notReady(ps[12345])
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		p := reconcile(svc, ps, existing, defaultNodes, 100)
+		if counts(p) != [3]int{0, 1, 0} {
+			b.Fatalf("plan %v", counts(p))
+		}
+	}
+}
