@@ -132,11 +132,19 @@ func (c *Controller) enqueueForPod(obj any) {
 	if !ok {
 		return
 	}
-	pdbs, err := c.pdbLister.GetPodPodDisruptionBudgets(pod)
+	// Not the lister's GetPodPodDisruptionBudgets: it formats an error for
+	// every pod no budget selects, the common case on a busy cluster.
+	pdbs, err := c.pdbLister.PodDisruptionBudgets(pod.Namespace).List(labels.Everything())
 	if err != nil {
-		return // none
+		return
 	}
+	set := labels.Set(pod.Labels)
 	for _, pdb := range pdbs {
+		// policy/v1: a nil selector selects nothing, an empty one everything.
+		sel, err := metav1.LabelSelectorAsSelector(pdb.Spec.Selector)
+		if err != nil || !sel.Matches(set) {
+			continue
+		}
 		c.queue.Add(pdb.Namespace + "/" + pdb.Name)
 	}
 }
