@@ -14,8 +14,9 @@ import (
 const (
 	minFeasibleNodesToFind           = 100
 	minFeasibleNodesPercentageToFind = 5
-	// parallelFilterThreshold is the number of nodes below which filtering
-	// runs on the scheduling goroutine alone.
+	// parallelFilterThreshold is the number of feasible nodes wanted below
+	// which filtering runs on the scheduling goroutine alone: starting
+	// goroutines costs more than it saves.
 	parallelFilterThreshold = 256
 	filterChunk             = 32
 )
@@ -138,7 +139,7 @@ func (a *algorithm) findFeasible(st *cycleState, nodes []*NodeInfo) []*NodeInfo 
 		return true
 	}
 	processed := n
-	if n < parallelFilterThreshold || a.parallelism <= 1 {
+	if want < parallelFilterThreshold || a.parallelism <= 1 {
 		found := 0
 		for i := range n {
 			if check(i) {
