@@ -214,6 +214,7 @@ func TestJob(t *testing.T) {
 	t.Run("OnFailureRestarts", func(t *testing.T) { testOnFailureRestarts(t, e) })
 	t.Run("ManualSelector", func(t *testing.T) { testManualSelector(t, e) })
 	t.Run("Deleted", func(t *testing.T) { testDeleted(t, e) })
+	t.Run("PodFailurePolicy", func(t *testing.T) { testPodFailurePolicy(t, e) })
 }
 
 // A Job of 5 completions with parallelism 2 never runs more than 2 pods
@@ -606,5 +607,73 @@ func TestRecoversUncountedPods(t *testing.T) {
 		if hasFinalizer(&p) {
 			t.Errorf("pod %s kept its finalizer", p.Name)
 		}
+	}
+}
+
+// An Ignore rule keeps a disrupted pod from counting toward a backoffLimit
+// of 0; a FailJob rule fails the Job at once.
+func testPodFailurePolicy(t *testing.T, e *env) {
+	j := e.create(t, newJob("policy", func(j *batchv1.Job) {
+		j.Spec.BackoffLimit = ptr.To[int32](0)
+		j.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{
+			{Action: batchv1.PodFailurePolicyActionIgnore, OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue}}},
+			{Action: batchv1.PodFailurePolicyActionFailJob, OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{Operator: batchv1.PodFailurePolicyOnExitCodesOpIn, Values: []int32{42}}},
+		}}
+	}))
+	failWith := func(pod corev1.Pod, mutate func(*corev1.Pod)) {
+		t.Helper()
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			p, err := e.client.CoreV1().Pods(e.ns).Get(t.Context(), pod.Name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			p.Status.Phase = corev1.PodFailed
+			mutate(p)
+			_, err = e.client.CoreV1().Pods(e.ns).UpdateStatus(t.Context(), p, metav1.UpdateOptions{})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	activePod := func() corev1.Pod {
+		t.Helper()
+		var pod corev1.Pod
+		err := wait.PollUntilContextTimeout(t.Context(), 20*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+			e.clock.Step(2 * time.Second) // past the pod failure backoff
+			a := e.activePods(t, j)
+			if len(a) == 1 {
+				pod = a[0]
+			}
+			return len(a) == 1, nil
+		})
+		if err != nil {
+			t.Fatalf("no active pod: %v", err)
+		}
+		return pod
+	}
+	first := activePod()
+	failWith(first, func(p *corev1.Pod) {
+		p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue, Reason: "PreemptionByScheduler"})
+	})
+	second := activePod()
+	if second.Name == first.Name {
+		t.Fatalf("no replacement for %s", first.Name)
+	}
+	if got := e.getJob(t, j.Name); got.Status.Failed != 0 || isFinishedJob(got) {
+		t.Fatalf("ignored failure counted: failed %d, conditions %+v", got.Status.Failed, got.Status.Conditions)
+	}
+	failWith(second, func(p *corev1.Pod) {
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "work", Image: "busybox",
+			State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 42}}}}
+	})
+	got := e.waitJob(t, j.Name, 0, "Failed", func(j *batchv1.Job) bool { return condition(j, batchv1.JobFailed) != nil })
+	c := condition(got, batchv1.JobFailed)
+	want := fmt.Sprintf("Container work for pod %s/%s failed with exit code 42 matching FailJob rule at index 1", e.ns, second.Name)
+	if c.Reason != "PodFailurePolicy" || c.Message != want {
+		t.Errorf("Failed condition %+v, want reason PodFailurePolicy message %q", c, want)
+	}
+	if got.Status.Failed != 1 {
+		t.Errorf("failed %d, want 1", got.Status.Failed)
 	}
 }

@@ -190,3 +190,44 @@ func TestPodsForRemoval(t *testing.T) {
 		}
 	}
 }
+
+func TestJudgeFailedPod(t *testing.T) {
+	exited := func(name string, code int32) corev1.ContainerStatus {
+		return corev1.ContainerStatus{Name: name, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: code}}}
+	}
+	pod := func(statuses []corev1.ContainerStatus, conds ...corev1.PodCondition) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p"},
+			Status: corev1.PodStatus{Phase: corev1.PodFailed, ContainerStatuses: statuses, Conditions: conds}}
+	}
+	policy := &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{
+		{Action: batchv1.PodFailurePolicyActionIgnore, OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue}}},
+		{Action: batchv1.PodFailurePolicyActionFailJob, OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{ContainerName: ptr.To("main"), Operator: batchv1.PodFailurePolicyOnExitCodesOpIn, Values: []int32{42}}},
+		{Action: batchv1.PodFailurePolicyActionCount, OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{Operator: batchv1.PodFailurePolicyOnExitCodesOpNotIn, Values: []int32{1}}},
+		{Action: batchv1.PodFailurePolicyActionIgnore, OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{Operator: batchv1.PodFailurePolicyOnExitCodesOpIn, Values: []int32{1}}},
+	}}
+	for _, tc := range []struct {
+		name    string
+		policy  *batchv1.PodFailurePolicy
+		pod     *corev1.Pod
+		failJob string
+		count   bool
+	}{
+		{name: "no policy", pod: pod(nil), count: true},
+		{name: "disruption ignored", policy: policy, pod: pod([]corev1.ContainerStatus{exited("main", 42)},
+			corev1.PodCondition{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue}), count: false},
+		{name: "exit code fails the job", policy: policy, pod: pod([]corev1.ContainerStatus{exited("side", 0), exited("main", 42)}), count: true,
+			failJob: "Container main for pod ns/p failed with exit code 42 matching FailJob rule at index 1"},
+		{name: "other container's 42 only counts", policy: policy, pod: pod([]corev1.ContainerStatus{exited("side", 42)}), count: true},
+		{name: "exit 1 ignored", policy: policy, pod: pod([]corev1.ContainerStatus{exited("main", 1)}), count: false},
+		{name: "no match counts", policy: &batchv1.PodFailurePolicy{Rules: policy.Rules[:2]}, pod: pod([]corev1.ContainerStatus{exited("main", 3)}), count: true},
+		{name: "condition FailJob message", policy: &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{Action: batchv1.PodFailurePolicyActionFailJob,
+			OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue}}}}},
+			pod: pod(nil, corev1.PodCondition{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue}), count: true,
+			failJob: "Pod ns/p has condition DisruptionTarget matching FailJob rule at index 0"},
+	} {
+		got := judgeFailedPod(tc.policy, tc.pod)
+		if got.failJob != tc.failJob || got.count != tc.count {
+			t.Errorf("%s: got %+v, want failJob %q count %v", tc.name, got, tc.failJob, tc.count)
+		}
+	}
+}

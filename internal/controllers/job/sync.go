@@ -86,6 +86,9 @@ func (c *Controller) syncJob(ctx context.Context, key string) error {
 		c.backoff.forget(key)
 		return nil
 	}
+	if m := shared.Spec.ManagedBy; m != nil && *m != batchv1.JobControllerName {
+		return nil // another controller runs this Job
+	}
 	if shared.Spec.Selector == nil || shared.Spec.Parallelism == nil || shared.Spec.BackoffLimit == nil {
 		return nil // not defaulted: nothing sensible to do
 	}
@@ -123,7 +126,13 @@ func (c *Controller) syncJob(ctx context.Context, key string) error {
 	}
 	newSucceeded, newFailed := s.newlyFinished()
 	s.succeeded = job.Status.Succeeded + int32(len(newSucceeded)+s.uncountedSucceeded.Len())
-	s.failed = job.Status.Failed + int32(len(newFailed)+s.uncountedFailed.Len())
+	counted := 0
+	for _, p := range newFailed {
+		if judgeFailedPod(job.Spec.PodFailurePolicy, p).count {
+			counted++
+		}
+	}
+	s.failed = job.Status.Failed + int32(counted+s.uncountedFailed.Len())
 	if job.Status.StartTime == nil && !isSuspended(job) {
 		job.Status.StartTime = ptr.To(metav1.NewTime(now))
 	}
@@ -134,6 +143,17 @@ func (c *Controller) syncJob(ctx context.Context, key string) error {
 		s.finished = cond.DeepCopy()
 	} else if cond := findCondition(job.Status.Conditions, batchv1.JobFailureTarget); cond != nil && cond.Status == corev1.ConditionTrue {
 		s.finished = newCondition(batchv1.JobFailed, cond.Reason, cond.Message, now)
+	}
+	if s.finished == nil && job.Spec.PodFailurePolicy != nil {
+		for _, p := range pods {
+			if !isPodFailed(p, job) {
+				continue
+			}
+			if msg := judgeFailedPod(job.Spec.PodFailurePolicy, p).failJob; msg != "" {
+				s.finished = newCondition(batchv1.JobFailureTarget, batchv1.JobReasonPodFailurePolicy, msg, now)
+				break
+			}
+		}
 	}
 	if s.finished == nil {
 		switch {
@@ -451,7 +471,8 @@ func (c *Controller) trackStatus(ctx context.Context, s *state) error {
 			}
 		case failed || jobFailing:
 			// A failing job's unfinished pods count as failed.
-			if !s.uncountedFailed.Has(uid) && (!indexed || (ix != noIndex && ix < int(*job.Spec.Completions))) {
+			valid := !indexed || (ix != noIndex && ix < int(*job.Spec.Completions))
+			if !s.uncountedFailed.Has(uid) && valid && judgeFailedPod(job.Spec.PodFailurePolicy, p).count {
 				uncounted.Failed = append(uncounted.Failed, p.UID)
 			}
 		}
