@@ -353,15 +353,12 @@ func (c *Controller) deleteNode(any) {
 }
 
 // ignorableNodeUpdate reports whether a node update cannot change where
-// daemons run: only heartbeats (condition times) or the resource version moved.
+// daemons run: its labels, spec (taints, unschedulable) and condition
+// statuses are unchanged, only heartbeats and status moved.
 func ignorableNodeUpdate(old, cur *corev1.Node) bool {
-	if !sameConditionStatuses(old.Status.Conditions, cur.Status.Conditions) {
-		return false
-	}
-	o, n := old.DeepCopy(), cur.DeepCopy()
-	o.ResourceVersion, n.ResourceVersion = "", ""
-	o.Status.Conditions, n.Status.Conditions = nil, nil
-	return apiequality.Semantic.DeepEqual(o, n)
+	return labels.Equals(old.Labels, cur.Labels) &&
+		apiequality.Semantic.DeepEqual(old.Spec, cur.Spec) &&
+		sameConditionStatuses(old.Status.Conditions, cur.Status.Conditions)
 }
 
 func sameConditionStatuses(a, b []corev1.NodeCondition) bool {

@@ -12,10 +12,15 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/kubectl/pkg/polymorphichelpers"
 	"k8s.io/utils/ptr"
 
 	"github.com/sampan-dev/sampan/internal/controllers/history"
@@ -138,11 +143,22 @@ func podsByTarget(t *testing.T, client kubernetes.Interface, ns string) map[stri
 	return out
 }
 
-// rolledOut is `kubectl rollout status ds/x`'s success test.
-func rolledOut(ds *appsv1.DaemonSet) bool {
-	return ds.Generation <= ds.Status.ObservedGeneration &&
-		ds.Status.UpdatedNumberScheduled >= ds.Status.DesiredNumberScheduled &&
-		ds.Status.NumberAvailable >= ds.Status.DesiredNumberScheduled
+// rolledOut runs `kubectl rollout status ds/x`'s own test.
+func rolledOut(t *testing.T, ds *appsv1.DaemonSet) bool {
+	t.Helper()
+	viewer, err := polymorphichelpers.StatusViewerFor(schema.GroupKind{Group: "apps", Kind: "DaemonSet"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, done, err := viewer.Status(&unstructured.Unstructured{Object: u}, 0)
+	if err != nil {
+		t.Fatalf("rollout status: %v", err)
+	}
+	return done
 }
 
 func waitFor(t *testing.T, what string, cond func(ctx context.Context) (bool, error)) {
@@ -161,7 +177,7 @@ func waitRolledOut(t *testing.T, client kubernetes.Interface, ns, name string, d
 		if err != nil {
 			return false, err
 		}
-		return ds.Status.DesiredNumberScheduled == desired && rolledOut(ds), nil
+		return ds.Status.DesiredNumberScheduled == desired && rolledOut(t, ds), nil
 	})
 	return ds
 }
@@ -244,15 +260,34 @@ func TestDaemonSetOnePodPerNode(t *testing.T) {
 
 func TestDaemonSetRollingUpdate(t *testing.T) {
 	c := testcluster.Start(t, testcluster.Options{Controllers: []string{"garbagecollector", "namespace"}})
-	ctx := context.Background()
-	const ns = "ds-update"
-	createNamespace(t, c.Client, ns)
 	for i := range 3 {
 		createNode(t, c.Client, fmt.Sprintf("n%d", i))
 	}
 	startController(t, c.Client)
+	tests := []struct {
+		name     string
+		strategy appsv1.RollingUpdateDaemonSet
+		maxDown  int // most nodes without a ready pod at once
+	}{
+		{"maxUnavailable 1", appsv1.RollingUpdateDaemonSet{MaxUnavailable: ptr.To(intstr.FromInt32(1))}, 1},
+		{"maxUnavailable 100%", appsv1.RollingUpdateDaemonSet{MaxUnavailable: ptr.To(intstr.FromString("100%"))}, 3},
+		{"maxSurge 1", appsv1.RollingUpdateDaemonSet{MaxUnavailable: ptr.To(intstr.FromInt32(0)), MaxSurge: ptr.To(intstr.FromInt32(1))}, 0},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			testRollingUpdate(t, c.Client, fmt.Sprintf("ds-update-%d", i), tc.strategy, tc.maxDown)
+		})
+	}
+}
+
+func testRollingUpdate(t *testing.T, client kubernetes.Interface, ns string, strategy appsv1.RollingUpdateDaemonSet, maxDown int) {
+	c := struct{ Client kubernetes.Interface }{client}
+	ctx := context.Background()
+	createNamespace(t, c.Client, ns)
 	kubelet(t, c.Client, ns)
-	if _, err := c.Client.AppsV1().DaemonSets(ns).Create(ctx, newDaemonSet(ns, "agent", "agent:1"), metav1.CreateOptions{}); err != nil {
+	ds := newDaemonSet(ns, "agent", "agent:1")
+	ds.Spec.UpdateStrategy = appsv1.DaemonSetUpdateStrategy{Type: appsv1.RollingUpdateDaemonSetStrategyType, RollingUpdate: &strategy}
+	if _, err := c.Client.AppsV1().DaemonSets(ns).Create(ctx, ds, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	waitRolledOut(t, c.Client, ns, "agent", 3)
@@ -261,13 +296,13 @@ func TestDaemonSetRollingUpdate(t *testing.T) {
 		before[n] = pods[0].Name
 	}
 
-	// Watch the rollout: with maxUnavailable 1, never two nodes without a ready pod.
+	// Watch the rollout: count the nodes without a ready pod.
 	w, err := c.Client.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Stop()
-	ds, _ := c.Client.AppsV1().DaemonSets(ns).Get(ctx, "agent", metav1.GetOptions{})
+	ds, _ = c.Client.AppsV1().DaemonSets(ns).Get(ctx, "agent", metav1.GetOptions{})
 	ds.Spec.Template.Spec.Containers[0].Image = "agent:2"
 	if _, err := c.Client.AppsV1().DaemonSets(ns).Update(ctx, ds, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
@@ -310,14 +345,14 @@ func TestDaemonSetRollingUpdate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			done = rolledOut(cur) && cur.Status.DesiredNumberScheduled == 3
+			done = rolledOut(t, cur) && cur.Status.DesiredNumberScheduled == 3
 		case <-deadline:
 			cur, _ := c.Client.AppsV1().DaemonSets(ns).Get(ctx, "agent", metav1.GetOptions{})
 			t.Fatalf("rollout did not finish: status %+v", cur.Status)
 		}
 	}
-	if worst > 1 {
-		t.Errorf("%d nodes were without a ready pod at once, maxUnavailable is 1", worst)
+	if worst > maxDown {
+		t.Errorf("%d nodes were without a ready pod at once, want at most %d", worst, maxDown)
 	}
 	byNode := podsByTarget(t, c.Client, ns)
 	for n, pods := range byNode {
@@ -347,4 +382,50 @@ func podNames(pods []corev1.Pod) []string {
 		out = append(out, p.Name)
 	}
 	return out
+}
+
+func TestDaemonSetOnDelete(t *testing.T) {
+	c := testcluster.Start(t, testcluster.Options{Controllers: []string{"garbagecollector", "namespace"}})
+	ctx := context.Background()
+	const ns = "ds-ondelete"
+	createNamespace(t, c.Client, ns)
+	createNode(t, c.Client, "n1")
+	createNode(t, c.Client, "n2")
+	startController(t, c.Client)
+	kubelet(t, c.Client, ns)
+	ds := newDaemonSet(ns, "agent", "agent:1")
+	ds.Spec.UpdateStrategy = appsv1.DaemonSetUpdateStrategy{Type: appsv1.OnDeleteDaemonSetStrategyType}
+	if _, err := c.Client.AppsV1().DaemonSets(ns).Create(ctx, ds, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "two available pods", func(ctx context.Context) (bool, error) {
+		cur, err := c.Client.AppsV1().DaemonSets(ns).Get(ctx, "agent", metav1.GetOptions{})
+		return err == nil && cur.Status.DesiredNumberScheduled == 2 && cur.Status.NumberAvailable == 2, err
+	})
+	ds, _ = c.Client.AppsV1().DaemonSets(ns).Get(ctx, "agent", metav1.GetOptions{})
+	ds.Spec.Template.Spec.Containers[0].Image = "agent:2"
+	if _, err := c.Client.AppsV1().DaemonSets(ns).Update(ctx, ds, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the new generation observed", func(ctx context.Context) (bool, error) {
+		cur, err := c.Client.AppsV1().DaemonSets(ns).Get(ctx, "agent", metav1.GetOptions{})
+		return err == nil && cur.Status.ObservedGeneration == cur.Generation && cur.Status.UpdatedNumberScheduled == 0, err
+	})
+	byNode := podsByTarget(t, c.Client, ns)
+	for n, pods := range byNode {
+		if len(pods) != 1 || pods[0].Spec.Containers[0].Image != "agent:1" {
+			t.Fatalf("node %s: pods %v changed without being deleted", n, podNames(pods))
+		}
+	}
+	if err := c.Client.CoreV1().Pods(ns).Delete(ctx, byNode["n1"][0].Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "n1's replacement at the new template", func(ctx context.Context) (bool, error) {
+		cur, err := c.Client.AppsV1().DaemonSets(ns).Get(ctx, "agent", metav1.GetOptions{})
+		return err == nil && cur.Status.UpdatedNumberScheduled == 1 && cur.Status.NumberAvailable == 2, err
+	})
+	after := podsByTarget(t, c.Client, ns)
+	if after["n1"][0].Spec.Containers[0].Image != "agent:2" || after["n2"][0].Name != byNode["n2"][0].Name {
+		t.Errorf("after deleting n1's pod: n1 runs %s, n2 runs %s (was %s)", after["n1"][0].Spec.Containers[0].Image, after["n2"][0].Name, byNode["n2"][0].Name)
+	}
 }

@@ -15,11 +15,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/kubectl/pkg/polymorphichelpers"
 	"k8s.io/utils/ptr"
 
 	"github.com/sampan-dev/sampan/internal/testing/testcluster"
@@ -166,19 +170,22 @@ func newSet(ns, name string, replicas int32) *appsv1.StatefulSet {
 	}
 }
 
-// rolledOut is `kubectl rollout status sts/x`'s success test.
-func rolledOut(set *appsv1.StatefulSet) bool {
-	st := set.Status
-	if st.ObservedGeneration == 0 || set.Generation > st.ObservedGeneration {
-		return false
+// rolledOut runs `kubectl rollout status sts/x`'s own test.
+func rolledOut(t *testing.T, set *appsv1.StatefulSet) bool {
+	t.Helper()
+	viewer, err := polymorphichelpers.StatusViewerFor(schema.GroupKind{Group: "apps", Kind: "StatefulSet"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if set.Spec.Replicas != nil && st.ReadyReplicas < *set.Spec.Replicas {
-		return false
+	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(set)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if ru := set.Spec.UpdateStrategy.RollingUpdate; ru != nil && ru.Partition != nil && *ru.Partition > 0 {
-		return st.UpdatedReplicas >= *set.Spec.Replicas-*ru.Partition
+	_, done, err := viewer.Status(&unstructured.Unstructured{Object: u}, 0)
+	if err != nil {
+		t.Fatalf("rollout status: %v", err)
 	}
-	return st.UpdateRevision == st.CurrentRevision
+	return done
 }
 
 func (e *env) waitFor(what string, cond func(ctx context.Context) (bool, error)) {
@@ -201,7 +208,7 @@ func (e *env) waitRolledOut(name string, replicas int32) *appsv1.StatefulSet {
 		if err != nil {
 			return false, err
 		}
-		return rolledOut(set) && set.Status.Replicas == replicas && len(pods.Items) == int(replicas), nil
+		return rolledOut(e.t, set) && set.Status.Replicas == replicas && len(pods.Items) == int(replicas), nil
 	})
 	return set
 }
