@@ -119,7 +119,7 @@ func New(cfg Config) (*Scheduler, error) {
 	s := &Scheduler{
 		cfg:       cfg,
 		log:       cfg.Logger.With("component", cfg.SchedulerName),
-		queue:     queue.New(queue.Config{Clock: cfg.Clock, InitialBackoff: cfg.InitialBackoff, MaxBackoff: cfg.MaxBackoff}),
+		queue:     queue.New(queue.Config{Clock: cfg.Clock, InitialBackoff: cfg.InitialBackoff, MaxBackoff: cfg.MaxBackoff, Tag: hasRequiredPodAffinity}),
 		recorder:  cfg.Recorder,
 		podLister: core.Pods().Lister(),
 		pvcLister: core.PersistentVolumeClaims().Lister(),
@@ -417,10 +417,8 @@ func (s *Scheduler) addPod(obj any) {
 			return
 		}
 		s.cache.setPod(pod)
-		if pod.Spec.Affinity != nil || len(pod.Labels) > 0 {
-			// Pods waiting for affinity to a pod like this one may fit now.
-			s.queue.MoveAllToActiveOrBackoff(hasRequiredPodAffinity)
-		}
+		// Pods waiting for affinity to a pod like this one may fit now.
+		s.queue.MoveTagged()
 		return
 	}
 	if s.responsible(pod) {

@@ -31,6 +31,9 @@ type Config struct {
 	InitialBackoff           time.Duration
 	MaxBackoff               time.Duration
 	MaxUnschedulableDuration time.Duration
+	// Tag marks pods that MoveTagged moves (e.g. pods with required pod
+	// affinity, which a new pod may satisfy). Optional.
+	Tag func(*corev1.Pod) bool
 }
 
 // QueuedPod is a pod in the queue with its scheduling history.
@@ -82,6 +85,8 @@ type Queue struct {
 	// inFlight holds the pods popped and not yet Done, with what happened
 	// to them meanwhile.
 	inFlight map[string]*inFlightPod
+	// tagged counts the unschedulable pods Config.Tag marks.
+	tagged int
 }
 
 type inFlightPod struct {
@@ -222,6 +227,14 @@ func (q *Queue) updateInFlight(f *inFlightPod, pod *corev1.Pod) {
 
 func (q *Queue) updateLocked(qp *QueuedPod, pod *corev1.Pod) {
 	old := qp.Pod
+	if qp.where == inUnschedulable && q.cfg.Tag != nil {
+		if q.cfg.Tag(old) {
+			q.tagged--
+		}
+		if q.cfg.Tag(pod) {
+			q.tagged++
+		}
+	}
 	qp.Pod = pod
 	switch qp.where {
 	case inActive:
@@ -365,9 +378,25 @@ func (q *Queue) MoveAllToActiveOrBackoff(match func(*corev1.Pod) bool) {
 		q.requeueLocked(qp)
 		moved = true
 	}
-	q.moveCycle = q.cycle
+	if match == nil || moved {
+		q.moveCycle = q.cycle
+	}
 	if moved {
 		q.cond.Broadcast()
+	}
+}
+
+// MoveTagged is MoveAllToActiveOrBackoff for the pods Config.Tag marks;
+// it costs nothing when there are none.
+func (q *Queue) MoveTagged() {
+	if q.cfg.Tag == nil {
+		return
+	}
+	q.mu.Lock()
+	n := q.tagged
+	q.mu.Unlock()
+	if n > 0 {
+		q.MoveAllToActiveOrBackoff(q.cfg.Tag)
 	}
 }
 
@@ -467,6 +496,9 @@ func (q *Queue) pushLocked(qp *QueuedPod, w where) {
 		heap.Push(&q.backoff, qp)
 	case inUnschedulable:
 		q.unschedulable[qp.Key] = qp
+		if q.cfg.Tag != nil && q.cfg.Tag(qp.Pod) {
+			q.tagged++
+		}
 	}
 }
 
@@ -478,6 +510,9 @@ func (q *Queue) removeLocked(qp *QueuedPod) {
 		heap.Remove(&q.backoff, qp.index)
 	case inUnschedulable:
 		delete(q.unschedulable, qp.Key)
+		if q.cfg.Tag != nil && q.cfg.Tag(qp.Pod) {
+			q.tagged--
+		}
 	}
 	qp.where = nowhere
 	delete(q.pods, qp.Key)

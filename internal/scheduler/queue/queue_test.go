@@ -287,3 +287,29 @@ func TestPopWaitsAndClose(t *testing.T) {
 		t.Fatalf("second pop: %q, want closed", n)
 	}
 }
+
+func TestMoveTagged(t *testing.T) {
+	clk := testingclock.NewFakeClock(time.Now())
+	q := New(Config{Clock: clk, Tag: func(p *corev1.Pod) bool { return p.Labels["a"] == "tagged" }})
+	for _, n := range []string{"t", "u"} {
+		p := pod(n, 0)
+		if n == "t" {
+			p.Labels["a"] = "tagged"
+		}
+		q.Add(p)
+		qp, cycle := mustPop(t, q)
+		q.AddUnschedulable(qp, cycle)
+		q.Done(qp.Key)
+	}
+	clk.Step(time.Second)
+	q.MoveTagged()
+	if w := subQueue(q, "t"); w != "active" {
+		t.Errorf("tagged pod in %q, want active", w)
+	}
+	if w := subQueue(q, "u"); w != "unschedulable" {
+		t.Errorf("untagged pod in %q, want unschedulable", w)
+	}
+	if q.tagged != 0 {
+		t.Errorf("%d tagged pods counted, want 0", q.tagged)
+	}
+}
