@@ -514,19 +514,28 @@ func testManualSelector(t *testing.T, e *env) {
 	}
 }
 
-// Deleting a job in the foreground removes its pods: the controller drops
-// their finalizers.
+// Deleting a job removes its pods, whatever the propagation: the
+// controller drops the finalizers of pods whose Job is going or gone.
 func testDeleted(t *testing.T, e *env) {
-	j := e.create(t, newJob("deleted", func(j *batchv1.Job) { j.Spec.Parallelism = ptr.To[int32](2); j.Spec.Completions = ptr.To[int32](2) }))
-	waitPods(t, func() bool { return len(e.activePods(t, j)) == 2 })
-	fg := metav1.DeletePropagationForeground
-	if err := e.client.BatchV1().Jobs(e.ns).Delete(t.Context(), j.Name, metav1.DeleteOptions{PropagationPolicy: &fg}); err != nil {
-		t.Fatal(err)
+	for _, policy := range []metav1.DeletionPropagation{metav1.DeletePropagationForeground, metav1.DeletePropagationBackground} {
+		t.Run(string(policy), func(t *testing.T) {
+			j := e.create(t, newJob("deleted-"+strings.ToLower(string(policy)), func(j *batchv1.Job) {
+				j.Spec.Parallelism = ptr.To[int32](2)
+				j.Spec.Completions = ptr.To[int32](3)
+			}))
+			waitPods(t, func() bool { return len(e.activePods(t, j)) == 2 })
+			// One pod finished: its finalizer is gone already.
+			e.finish(t, e.activePods(t, j)[0], corev1.PodSucceeded)
+			waitPods(t, func() bool { return len(e.activePods(t, j)) == 2 })
+			if err := e.client.BatchV1().Jobs(e.ns).Delete(t.Context(), j.Name, metav1.DeleteOptions{PropagationPolicy: &policy}); err != nil {
+				t.Fatal(err)
+			}
+			waitPods(t, func() bool {
+				_, err := e.client.BatchV1().Jobs(e.ns).Get(t.Context(), j.Name, metav1.GetOptions{})
+				return err != nil && len(e.pods(t, j)) == 0
+			})
+		})
 	}
-	waitPods(t, func() bool {
-		_, err := e.client.BatchV1().Jobs(e.ns).Get(t.Context(), j.Name, metav1.GetOptions{})
-		return err != nil && len(e.pods(t, j)) == 0
-	})
 }
 
 func waitPods(t *testing.T, cond func() bool) {
