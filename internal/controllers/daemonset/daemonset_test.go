@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/polymorphichelpers"
 	"k8s.io/utils/ptr"
 
@@ -373,6 +374,32 @@ func testRollingUpdate(t *testing.T, client kubernetes.Interface, ns string, str
 	}
 	if got, want := byNode["n0"][0].Labels[history.HashLabel], revs.Items[1].Labels[history.HashLabel]; got != want {
 		t.Errorf("pod hash %q, newest revision hash %q", got, want)
+	}
+
+	// `kubectl rollout undo` goes back to revision 1, which becomes revision 3.
+	rb, err := polymorphichelpers.RollbackerFor(schema.GroupKind{Group: "apps", Kind: "DaemonSet"}, c.Client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, _ = c.Client.AppsV1().DaemonSets(ns).Get(ctx, "agent", metav1.GetOptions{})
+	if _, err := rb.Rollback(ds, nil, 0, cmdutil.DryRunNone); err != nil {
+		t.Fatalf("rollout undo: %v", err)
+	}
+	waitFor(t, "the undo to roll out", func(ctx context.Context) (bool, error) {
+		cur, err := c.Client.AppsV1().DaemonSets(ns).Get(ctx, "agent", metav1.GetOptions{})
+		if err != nil || !rolledOut(t, cur) || cur.Status.DesiredNumberScheduled != 3 {
+			return false, err
+		}
+		for _, pods := range podsByTarget(t, c.Client, ns) {
+			if len(pods) != 1 || pods[0].Spec.Containers[0].Image != "agent:1" {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	first, err := c.Client.AppsV1().ControllerRevisions(ns).Get(ctx, revs.Items[0].Name, metav1.GetOptions{})
+	if err != nil || first.Revision != 3 {
+		t.Errorf("revision of the template rolled back to: %v, %d; want 3", err, first.Revision)
 	}
 }
 

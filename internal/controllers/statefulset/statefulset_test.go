@@ -23,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/polymorphichelpers"
 	"k8s.io/utils/ptr"
 
@@ -416,6 +417,25 @@ func TestRollingUpdate(t *testing.T) {
 		}
 	}
 
+	// `kubectl rollout undo` goes back to the first template.
+	rb, err := polymorphichelpers.RollbackerFor(schema.GroupKind{Group: "apps", Kind: "StatefulSet"}, e.client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, _ = e.client.AppsV1().StatefulSets(ns).Get(ctx, "web", metav1.GetOptions{})
+	if _, err := rb.Rollback(set, nil, 0, cmdutil.DryRunNone); err != nil {
+		t.Fatalf("rollout undo: %v", err)
+	}
+	undone := e.waitRolledOut("web", 3)
+	if undone.Status.UpdateRevision != before.Status.UpdateRevision {
+		t.Errorf("update revision after undo %s, want the first one %s", undone.Status.UpdateRevision, before.Status.UpdateRevision)
+	}
+	for name, p := range e.pods() {
+		if p.Spec.Containers[0].Image != "nginx:1" {
+			t.Errorf("pod %s runs %s after undo", name, p.Spec.Containers[0].Image)
+		}
+	}
+
 	// A partition keeps the lower ordinals at the old revision.
 	set, _ = e.client.AppsV1().StatefulSets(ns).Get(ctx, "web", metav1.GetOptions{})
 	set.Spec.UpdateStrategy.RollingUpdate = &appsv1.RollingUpdateStatefulSetStrategy{Partition: ptr.To[int32](2)}
@@ -428,11 +448,16 @@ func TestRollingUpdate(t *testing.T) {
 	for name, p := range e.pods() {
 		images[name] = p.Spec.Containers[0].Image
 	}
-	if images["web-0"] != "nginx:2" || images["web-1"] != "nginx:2" || images["web-2"] != "nginx:3" {
+	if images["web-0"] != "nginx:1" || images["web-1"] != "nginx:1" || images["web-2"] != "nginx:3" {
 		t.Errorf("images with partition 2: %v", images)
 	}
 	revs, err := e.client.AppsV1().ControllerRevisions(ns).List(ctx, metav1.ListOptions{})
 	if err != nil || len(revs.Items) != 3 {
 		t.Errorf("controller revisions: %v, %d", err, len(revs.Items))
+	}
+	for _, r := range revs.Items {
+		if r.Name == before.Status.UpdateRevision && r.Revision != 3 {
+			t.Errorf("revision rolled back to is numbered %d, want 3", r.Revision)
+		}
 	}
 }
