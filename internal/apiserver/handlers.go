@@ -914,36 +914,23 @@ func (h *apiHandler) serveEviction(w http.ResponseWriter, r *http.Request, info 
 		return
 	}
 	pod := e.obj.(*corev1.Pod)
-	terminal := pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed || pod.Status.Phase == corev1.PodPending
-	if !terminal && pod.DeletionTimestamp == nil {
-		pdbRes, _ := h.reg.Lookup(policyv1.SchemeGroupVersion.WithResource("poddisruptionbudgets"))
-		pdbs, _ := h.cache.list(pdbRes, pdbRes.NamespacePrefix(info.Namespace), nil)
-		for _, pe := range pdbs {
-			pdb := pe.obj.(*policyv1.PodDisruptionBudget)
-			sel, err := metav1.LabelSelectorAsSelector(pdb.Spec.Selector)
-			if err != nil || sel.Empty() || !sel.Matches(labels.Set(pod.Labels)) {
-				continue
-			}
-			if pdb.Status.DisruptionsAllowed <= 0 {
-				err := apierrors.NewTooManyRequests("Cannot evict pod as it would violate the pod's disruption budget.", 0)
-				err.ErrStatus.Details.Causes = append(err.ErrStatus.Details.Causes, metav1.StatusCause{
-					Type: policyv1.DisruptionBudgetCause, Message: fmt.Sprintf("The disruption budget %s needs %d healthy pods and has %d currently", pdb.Name, pdb.Status.DesiredHealthy, pdb.Status.CurrentHealthy),
-				})
-				writeError(w, err)
-				return
-			}
-		}
-	}
-	opts := ev.DeleteOptions
-	if opts == nil {
-		opts = &metav1.DeleteOptions{}
-	}
 	dry, err := dryRun(r)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	if _, _, err := h.deleteObject(ctx, podRes, info.Namespace, info.Name, opts, dry || len(opts.DryRun) > 0); err != nil {
+	if ev.DeleteOptions != nil && len(ev.DeleteOptions.DryRun) > 0 {
+		dry = true
+	}
+	if err := h.checkDisruptionBudget(ctx, pod, dry); err != nil {
+		writeError(w, err)
+		return
+	}
+	opts := ev.DeleteOptions
+	if opts == nil {
+		opts = &metav1.DeleteOptions{}
+	}
+	if _, _, err := h.deleteObject(ctx, podRes, info.Namespace, info.Name, opts, dry); err != nil {
 		writeError(w, err)
 		return
 	}

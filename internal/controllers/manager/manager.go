@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 
+	"github.com/sampan-dev/sampan/internal/controllers/disruption"
 	"github.com/sampan-dev/sampan/internal/controllers/garbagecollector"
 	"github.com/sampan-dev/sampan/internal/controllers/namespace"
 	"github.com/sampan-dev/sampan/internal/controllers/podgc"
@@ -78,6 +79,9 @@ func controllers() []controller {
 		}},
 		{"root-ca-cert-publisher", func(cc *controllerContext) (runner, error) {
 			return rootcacert.New(rootcacert.Config{Client: cc.client, Informers: cc.informers, Logger: cc.logger, Clock: cc.clock, RootCA: cc.cfg.RootCA})
+		}},
+		{"disruption", func(cc *controllerContext) (runner, error) {
+			return disruption.New(disruption.Config{Client: cc.client, Informers: cc.informers, Logger: cc.logger, Clock: cc.clock})
 		}},
 		{"podgc", func(cc *controllerContext) (runner, error) {
 			return podgc.New(podgc.Config{Client: cc.client, Informers: cc.informers, Logger: cc.logger, Clock: cc.clock})
