@@ -105,7 +105,8 @@ type Sim struct {
 
 	registered chan struct{}
 
-	mu      sync.Mutex
+	mu      sync.Mutex // guards what follows, and the queues' creation
+	running bool
 	podIPs  map[string]podIP     // pod key → address handed out
 	deleted map[string]types.UID // pod key → pod whose final delete was sent
 }
@@ -226,7 +227,8 @@ func internalIP(i int) string {
 func (s *Sim) NodeNames() []string { return append([]string(nil), s.names...) }
 
 // Registered is closed once every node is registered and the simulator
-// has started acting on pods.
+// has started acting on pods. It stays open when Run fails before that:
+// wait for Run's result too.
 func (s *Sim) Registered() <-chan struct{} { return s.registered }
 
 // StopNode makes node name "die": its Lease and status are no longer
@@ -258,16 +260,18 @@ func (s *Sim) StartNode(name string) error {
 		return nil
 	}
 	s.log.Info("node started", "node", name)
-	if s.beats != nil {
-		s.beats.Add(beat{beatLease, name})
-		s.beats.Add(beat{beatStatus, name})
+	s.mu.Lock()
+	beats, pods := s.beats, s.pods
+	s.mu.Unlock()
+	if beats == nil {
+		return nil // not running yet: Run starts it
 	}
-	if s.pods != nil {
-		objs, _ := s.podInformer.GetIndexer().ByIndex(nodeNameIndex, name)
-		for _, o := range objs {
-			if key, ok := controllerutil.KeyOf(o); ok {
-				s.pods.Add(key)
-			}
+	beats.Add(beat{beatLease, name})
+	beats.Add(beat{beatStatus, name})
+	objs, _ := s.podInformer.GetIndexer().ByIndex(nodeNameIndex, name)
+	for _, o := range objs {
+		if key, ok := controllerutil.KeyOf(o); ok {
+			pods.Add(key)
 		}
 	}
 	return nil
@@ -284,12 +288,19 @@ func (s *Sim) Run(ctx context.Context) error {
 	if s.cfg.DeleteOnExit {
 		defer s.deleteAll() // last, once the workers have stopped
 	}
+	s.mu.Lock()
+	if s.running {
+		s.mu.Unlock()
+		return errors.New("sim: already running")
+	}
+	s.running = true
 	s.pods = controllerutil.NewQueue("sim-pods", clock.RealClock{})
 	s.podTimers = workqueue.NewTypedDelayingQueueWithConfig(workqueue.TypedDelayingQueueConfig[string]{Name: "sim-pod-timers", Clock: s.cfg.Clock})
 	s.beats = workqueue.NewTypedDelayingQueueWithConfig(workqueue.TypedDelayingQueueConfig[beat]{Name: "sim-beats", Clock: s.cfg.Clock})
 	s.beatRetries = workqueue.NewTypedRateLimitingQueueWithConfig(
 		workqueue.NewTypedItemExponentialFailureRateLimiter[beat](200*time.Millisecond, 10*time.Second),
 		workqueue.TypedRateLimitingQueueConfig[beat]{Name: "sim-beat-retries"})
+	s.mu.Unlock()
 	var wg sync.WaitGroup
 	defer func() {
 		s.pods.ShutDown()
