@@ -577,12 +577,10 @@ func (c *Controller) flush(ctx context.Context, s *state) error {
 	if err != nil {
 		return err
 	}
-	status := s.job.Status
-	s.job = updated
-	// Keep our edits (the server returns them, but be safe about pointers
-	// shared with the cache).
-	s.job.Status = *status.DeepCopy()
-	s.orig = *status.DeepCopy()
+	// s.job stays the object being edited (callers hold pointers into its
+	// status); it takes the new resourceVersion for the next write.
+	s.job.ObjectMeta = updated.ObjectMeta
+	s.orig = *s.job.Status.DeepCopy()
 	return nil
 }
 
