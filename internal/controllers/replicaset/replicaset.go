@@ -37,6 +37,9 @@ var Kind = appsv1.SchemeGroupVersion.WithKind("ReplicaSet")
 // creates or deletes.
 const DefaultBurstReplicas = 500
 
+// generateNameAttempts is how many generated names a pod create tries.
+const generateNameAttempts = 4
+
 // Config configures a Controller.
 type Config struct {
 	Client    kubernetes.Interface
@@ -359,11 +362,18 @@ func (c *Controller) manageReplicas(ctx context.Context, key string, rs *appsv1.
 		c.log.Debug("creating pods", "replicaset", key, "need", want, "creating", n)
 		done, err := controllerutil.SlowStartBatch(n, 1, func() error {
 			pod := controllerutil.PodFromTemplate(&rs.Spec.Template, rs, Kind)
-			_, err := c.pods.CreatePod(ctx, pod, rs)
-			if err != nil && apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
-				return nil // the namespace is going away; nothing to retry
+			for attempt := 1; ; attempt++ {
+				_, err := c.pods.CreatePod(ctx, pod, rs)
+				switch {
+				case err != nil && apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause):
+					return nil // the namespace is going away; nothing to retry
+				case apierrors.IsAlreadyExists(err) && attempt < generateNameAttempts:
+					// The generated name was taken (5 random characters
+					// collide a few times in 30,000 pods): draw another.
+					continue
+				}
+				return err
 			}
-			return err
 		})
 		// The creates never issued or failed will not be observed.
 		for range n - done {
