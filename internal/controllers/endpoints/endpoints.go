@@ -16,7 +16,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -268,11 +267,11 @@ func (c *Controller) stale(key string, cached *corev1.Endpoints) bool {
 	return cached == nil || revision(cached.ResourceVersion) < rv
 }
 
-// desiredEndpoints is the Endpoints object svc should have given its
-// subsets, built on current (nil when there is none), and whether it
+// desiredEndpoints is the Endpoints object svc should have given the
+// drafts of its subsets, built on current (nil when there is none), and whether it
 // differs from current.
-func desiredEndpoints(svc *corev1.Service, current *corev1.Endpoints, subsets []corev1.EndpointSubset) (*corev1.Endpoints, bool) {
-	subsets, truncated := truncate(subsets)
+func desiredEndpoints(svc *corev1.Service, current *corev1.Endpoints, drafts []draft) (*corev1.Endpoints, bool) {
+	drafts, truncated := truncate(drafts)
 	lbls := make(map[string]string, len(svc.Labels)+1)
 	for k, v := range svc.Labels {
 		lbls[k] = v
@@ -302,12 +301,12 @@ func desiredEndpoints(svc *corev1.Service, current *corev1.Endpoints, subsets []
 	if len(annotations) == 0 {
 		annotations = nil
 	}
-	ep.Labels, ep.Annotations, ep.Subsets = lbls, annotations, subsets
+	ep.Labels, ep.Annotations, ep.Subsets = lbls, annotations, subsets(svc, drafts)
 	if current == nil {
 		return ep, true
 	}
 	same := mapsEqual(current.Labels, ep.Labels) && mapsEqual(current.Annotations, ep.Annotations) &&
-		apiequality.Semantic.DeepEqual(current.Subsets, ep.Subsets)
+		subsetsEqual(current.Subsets, ep.Subsets)
 	return ep, !same
 }
 

@@ -1,13 +1,13 @@
 package endpoints
 
 import (
+	"fmt"
 	"math"
 	"sort"
 	"strconv"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/sampan-dev/sampan/internal/controllers/controllerutil"
 	"github.com/sampan-dev/sampan/internal/controllers/endpointslice/endpointutil"
@@ -20,19 +20,26 @@ const MaxCapacity = 1000
 // TruncatedValue is the value of the over-capacity annotation.
 const TruncatedValue = "truncated"
 
-// entry is one address offering one port.
-type entry struct {
-	addr  corev1.EndpointAddress
-	port  *corev1.EndpointPort // nil for a headless Service without ports
-	ready bool
-}
-
 // desiredSubsets computes the subsets of svc's Endpoints from its pods:
-// ready addresses and not-ready ones, per port, packed into upstream's
-// canonical layout (addresses offering the same ports share a subset,
-// addresses sorted by IP, subsets in a stable order).
-func desiredSubsets(svc *corev1.Service, pods []*corev1.Pod) []corev1.EndpointSubset {
-	var entries []entry
+// ready and not-ready addresses, per port, in upstream's canonical layout
+// (addresses offering the same ports share a subset, addresses sorted by
+// IP, subsets and ports in a stable order).
+//
+// Every pod has one address and one readiness, so the layout follows from
+// grouping pods by the ports they resolve: ports offered by the same
+// groups of pods share a subset made of those groups' addresses.
+func desiredSubsets(svc *corev1.Service, pods []*corev1.Pod) []draft {
+	type podGroup struct {
+		ports []corev1.EndpointPort
+		addrs []address
+	}
+	groups := map[string]*podGroup{}
+	var shared *podGroup // every pod resolves the same ports
+	if !hasNamedTargetPort(svc) {
+		shared = &podGroup{ports: resolvePorts(svc, nil), addrs: make([]address, 0, len(pods))}
+		groups[""] = shared
+	}
+	var sig []byte
 	for _, pod := range pods {
 		if !endpointutil.ShouldPodBeInEndpoints(pod, svc.Spec.PublishNotReadyAddresses) {
 			continue
@@ -41,45 +48,193 @@ func desiredSubsets(svc *corev1.Service, pods []*corev1.Pod) []corev1.EndpointSu
 		if ip == "" {
 			continue
 		}
-		addr := corev1.EndpointAddress{
-			IP:        ip,
-			TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID},
-		}
-		if pod.Spec.NodeName != "" {
-			n := pod.Spec.NodeName
-			addr.NodeName = &n
-		}
-		if endpointutil.ShouldSetHostname(pod, svc) {
-			addr.Hostname = pod.Spec.Hostname
-		}
-		ready := svc.Spec.PublishNotReadyAddresses || controllerutil.IsPodReady(pod)
-		if len(svc.Spec.Ports) == 0 {
-			if svc.Spec.ClusterIP == corev1.ClusterIPNone {
-				entries = append(entries, entry{addr: addr, ready: ready})
+		a := address{ip: ip, pod: pod, ready: svc.Spec.PublishNotReadyAddresses || controllerutil.IsPodReady(pod)}
+		g := shared
+		if g == nil {
+			sig = endpointutil.PortSignature(sig[:0], svc, pod)
+			if g = groups[string(sig)]; g == nil {
+				g = &podGroup{ports: resolvePorts(svc, pod)}
+				groups[string(sig)] = g
 			}
-			continue
 		}
-		for i := range svc.Spec.Ports {
-			sp := &svc.Spec.Ports[i]
-			num, ok := endpointutil.FindPort(pod, sp)
-			if !ok {
-				continue
-			}
-			proto := sp.Protocol
-			if proto == "" {
-				proto = corev1.ProtocolTCP
-			}
-			entries = append(entries, entry{addr: addr, ready: ready,
-				port: &corev1.EndpointPort{Name: sp.Name, Port: num, Protocol: proto, AppProtocol: sp.AppProtocol}})
+		g.addrs = append(g.addrs, a)
+	}
+	if len(svc.Spec.Ports) == 0 {
+		// A headless Service without ports gets its addresses without ports;
+		// any other Service without ports gets nothing.
+		if svc.Spec.ClusterIP != corev1.ClusterIPNone || shared == nil || len(shared.addrs) == 0 {
+			return nil
+		}
+		return []draft{newDraft(shared.addrs, nil)}
+	}
+	// Which groups offer each port.
+	sigs := make([]string, 0, len(groups))
+	for sig, g := range groups {
+		if len(g.addrs) > 0 {
+			sigs = append(sigs, sig)
 		}
 	}
-	return repack(entries)
+	sort.Strings(sigs)
+	type portUse struct {
+		port   corev1.EndpointPort
+		groups []int
+	}
+	uses := map[string]*portUse{}
+	for i, sig := range sigs {
+		for _, p := range groups[sig].ports {
+			k := portKey(&p)
+			u := uses[k]
+			if u == nil {
+				u = &portUse{port: p}
+				uses[k] = u
+			}
+			u.groups = append(u.groups, i)
+		}
+	}
+	// Ports used by the same groups share a subset.
+	type subset struct {
+		groups []int
+		ports  []corev1.EndpointPort
+	}
+	subsets := map[string]*subset{}
+	for _, u := range uses {
+		k := fmt.Sprint(u.groups)
+		ss := subsets[k]
+		if ss == nil {
+			ss = &subset{groups: u.groups}
+			subsets[k] = ss
+		}
+		ss.ports = append(ss.ports, u.port)
+	}
+	// Every port is in one subset: subsets are ordered by their first port.
+	ordered := make([]*subset, 0, len(subsets))
+	for _, ss := range subsets {
+		sort.Slice(ss.ports, func(i, j int) bool { return portKey(&ss.ports[i]) < portKey(&ss.ports[j]) })
+		ordered = append(ordered, ss)
+	}
+	sort.Slice(ordered, func(i, j int) bool { return portKey(&ordered[i].ports[0]) < portKey(&ordered[j].ports[0]) })
+	out := make([]draft, 0, len(ordered))
+	for _, ss := range ordered {
+		var addrs []address
+		if len(ss.groups) == 1 {
+			addrs = groups[sigs[ss.groups[0]]].addrs
+		} else {
+			for _, gi := range ss.groups {
+				addrs = append(addrs, groups[sigs[gi]].addrs...)
+			}
+		}
+		out = append(out, newDraft(addrs, ss.ports))
+	}
+	return out
+}
+
+// address is one pod's address before it is written out.
+type address struct {
+	ip    string
+	pod   *corev1.Pod
+	ready bool
+}
+
+// draft is a subset before it is written out: its addresses sorted, ready
+// and not ready apart.
+type draft struct {
+	ready, notReady []address
+	ports           []corev1.EndpointPort
+}
+
+// newDraft sorts addrs in place and splits them by readiness.
+func newDraft(addrs []address, ports []corev1.EndpointPort) draft {
+	sort.Slice(addrs, func(i, j int) bool {
+		if addrs[i].ip != addrs[j].ip {
+			return addrs[i].ip < addrs[j].ip
+		}
+		return addrs[i].pod.UID < addrs[j].pod.UID
+	})
+	d := draft{ports: ports}
+	for _, a := range addrs {
+		if a.ready {
+			d.ready = append(d.ready, a)
+		} else {
+			d.notReady = append(d.notReady, a)
+		}
+	}
+	return d
+}
+
+// subsets writes drafts out.
+func subsets(svc *corev1.Service, drafts []draft) []corev1.EndpointSubset {
+	out := make([]corev1.EndpointSubset, 0, len(drafts))
+	for _, d := range drafts {
+		out = append(out, corev1.EndpointSubset{
+			Addresses:         endpointAddresses(svc, d.ready),
+			NotReadyAddresses: endpointAddresses(svc, d.notReady),
+			Ports:             d.ports,
+		})
+	}
+	return out
+}
+
+func endpointAddresses(svc *corev1.Service, addrs []address) []corev1.EndpointAddress {
+	if len(addrs) == 0 {
+		return nil
+	}
+	out := make([]corev1.EndpointAddress, len(addrs))
+	for i, a := range addrs {
+		ea := &out[i]
+		ea.IP = a.ip
+		ea.TargetRef = &corev1.ObjectReference{Kind: "Pod", Namespace: a.pod.Namespace, Name: a.pod.Name, UID: a.pod.UID}
+		if a.pod.Spec.NodeName != "" {
+			ea.NodeName = &a.pod.Spec.NodeName
+		}
+		if endpointutil.ShouldSetHostname(a.pod, svc) {
+			ea.Hostname = a.pod.Spec.Hostname
+		}
+	}
+	return out
+}
+
+func hasNamedTargetPort(svc *corev1.Service) bool {
+	for i := range svc.Spec.Ports {
+		if svc.Spec.Ports[i].TargetPort.Type == intstr.String {
+			return true
+		}
+	}
+	return false
+}
+
+// resolvePorts resolves svc's ports on pod (nil when no port is named);
+// ports the pod does not offer are left out.
+func resolvePorts(svc *corev1.Service, pod *corev1.Pod) []corev1.EndpointPort {
+	if pod == nil {
+		pod = &corev1.Pod{}
+	}
+	var out []corev1.EndpointPort
+	for i := range svc.Spec.Ports {
+		sp := &svc.Spec.Ports[i]
+		num, ok := endpointutil.FindPort(pod, sp)
+		if !ok {
+			continue
+		}
+		proto := sp.Protocol
+		if proto == "" {
+			proto = corev1.ProtocolTCP
+		}
+		out = append(out, corev1.EndpointPort{Name: sp.Name, Port: num, Protocol: proto, AppProtocol: sp.AppProtocol})
+	}
+	return out
 }
 
 // addressFor picks the pod IP of the Service's (primary) family.
 func addressFor(svc *corev1.Service, pod *corev1.Pod) string {
-	ips := endpointutil.PodIPs(pod)
-	if len(ips) == 0 {
+	var ips []string
+	switch {
+	case len(pod.Status.PodIPs) > 1:
+		ips = endpointutil.PodIPs(pod)
+	case len(pod.Status.PodIPs) == 1:
+		ips = []string{pod.Status.PodIPs[0].IP} // does not escape
+	case pod.Status.PodIP != "":
+		ips = []string{pod.Status.PodIP}
+	default:
 		return ""
 	}
 	var v6 bool
@@ -99,15 +254,7 @@ func addressFor(svc *corev1.Service, pod *corev1.Pod) string {
 	return ""
 }
 
-type addrKey struct {
-	ip  string
-	uid types.UID
-}
-
 func portKey(p *corev1.EndpointPort) string {
-	if p == nil {
-		return ""
-	}
 	ap := "-"
 	if p.AppProtocol != nil {
 		ap = "=" + *p.AppProtocol
@@ -115,125 +262,17 @@ func portKey(p *corev1.EndpointPort) string {
 	return p.Name + "/" + string(p.Protocol) + "/" + strconv.Itoa(int(p.Port)) + "/" + ap
 }
 
-// repack groups entries into subsets: one per set of addresses (with their
-// readiness) offering the same ports. An address not ready for a port is
-// not ready for it, whatever other entries say.
-func repack(entries []entry) []corev1.EndpointSubset {
-	type portAddrs struct {
-		port  *corev1.EndpointPort
-		addrs map[addrKey]bool // → ready
-	}
-	addrs := map[addrKey]*corev1.EndpointAddress{}
-	byPort := map[string]*portAddrs{}
-	for i := range entries {
-		e := &entries[i]
-		k := addrKey{ip: e.addr.IP}
-		if e.addr.TargetRef != nil {
-			k.uid = e.addr.TargetRef.UID
-		}
-		if _, ok := addrs[k]; !ok {
-			addrs[k] = &e.addr
-		}
-		pk := portKey(e.port)
-		pa := byPort[pk]
-		if pa == nil {
-			pa = &portAddrs{port: e.port, addrs: map[addrKey]bool{}}
-			byPort[pk] = pa
-		}
-		if was, seen := pa.addrs[k]; !seen || was {
-			pa.addrs[k] = e.ready
-		}
-	}
-	// Ports offered by the same addresses (same readiness) share a subset.
-	type group struct {
-		sig   string
-		addrs map[addrKey]bool
-		ports []corev1.EndpointPort
-	}
-	groups := map[string]*group{}
-	for _, pa := range byPort {
-		keys := make([]addrKey, 0, len(pa.addrs))
-		for k := range pa.addrs {
-			keys = append(keys, k)
-		}
-		sort.Slice(keys, func(i, j int) bool { return lessKey(keys[i], keys[j]) })
-		var b strings.Builder
-		for _, k := range keys {
-			b.WriteString(k.ip)
-			b.WriteByte('/')
-			b.WriteString(string(k.uid))
-			if pa.addrs[k] {
-				b.WriteString("/r;")
-			} else {
-				b.WriteString("/n;")
-			}
-		}
-		sig := b.String()
-		g := groups[sig]
-		if g == nil {
-			g = &group{sig: sig, addrs: pa.addrs}
-			groups[sig] = g
-		}
-		if pa.port != nil {
-			g.ports = append(g.ports, *pa.port)
-		}
-	}
-	out := make([]corev1.EndpointSubset, 0, len(groups))
-	sigs := make([]string, 0, len(groups))
-	for sig := range groups {
-		sigs = append(sigs, sig)
-	}
-	sort.Strings(sigs)
-	for _, sig := range sigs {
-		g := groups[sig]
-		var ss corev1.EndpointSubset
-		for k, ready := range g.addrs {
-			if ready {
-				ss.Addresses = append(ss.Addresses, *addrs[k])
-			} else {
-				ss.NotReadyAddresses = append(ss.NotReadyAddresses, *addrs[k])
-			}
-		}
-		sortAddresses(ss.Addresses)
-		sortAddresses(ss.NotReadyAddresses)
-		sort.Slice(g.ports, func(i, j int) bool { return portKey(&g.ports[i]) < portKey(&g.ports[j]) })
-		ss.Ports = g.ports
-		out = append(out, ss)
-	}
-	return out
-}
-
-func lessKey(a, b addrKey) bool {
-	if a.ip != b.ip {
-		return a.ip < b.ip
-	}
-	return a.uid < b.uid
-}
-
-func sortAddresses(a []corev1.EndpointAddress) {
-	sort.Slice(a, func(i, j int) bool {
-		ki, kj := addrKey{ip: a[i].IP}, addrKey{ip: a[j].IP}
-		if a[i].TargetRef != nil {
-			ki.uid = a[i].TargetRef.UID
-		}
-		if a[j].TargetRef != nil {
-			kj.uid = a[j].TargetRef.UID
-		}
-		return lessKey(ki, kj)
-	})
-}
-
-// truncate cuts subsets down to MaxCapacity addresses, ready ones first,
-// taking from each subset in proportion to its size. It returns the
-// subsets left and whether anything was cut.
-func truncate(subsets []corev1.EndpointSubset) ([]corev1.EndpointSubset, bool) {
+// truncate cuts drafts down to MaxCapacity addresses, ready ones first,
+// taking from each draft in proportion to its size. It returns the drafts
+// left and whether anything was cut.
+func truncate(drafts []draft) ([]draft, bool) {
 	ready, notReady := 0, 0
-	for _, ss := range subsets {
-		ready += len(ss.Addresses)
-		notReady += len(ss.NotReadyAddresses)
+	for _, d := range drafts {
+		ready += len(d.ready)
+		notReady += len(d.notReady)
 	}
 	if ready+notReady <= MaxCapacity {
-		return subsets, false
+		return drafts, false
 	}
 	cutReady := ready > MaxCapacity
 	budget, total := MaxCapacity-ready, notReady
@@ -241,30 +280,84 @@ func truncate(subsets []corev1.EndpointSubset) ([]corev1.EndpointSubset, bool) {
 		budget, total = MaxCapacity, ready
 	}
 	left := budget
-	for i := range subsets {
-		ss := &subsets[i]
-		n := len(ss.NotReadyAddresses)
+	for i := range drafts {
+		d := &drafts[i]
+		n := len(d.notReady)
 		if cutReady {
-			n = len(ss.Addresses)
+			n = len(d.ready)
 		}
 		keep := int(math.Ceil(float64(n) / float64(total) * float64(budget)))
 		keep = min(keep, left, n)
 		if cutReady {
-			ss.Addresses = ss.Addresses[:keep]
-			ss.NotReadyAddresses = nil
+			d.ready = d.ready[:keep]
+			d.notReady = nil
 		} else {
-			ss.NotReadyAddresses = ss.NotReadyAddresses[:keep]
+			d.notReady = d.notReady[:keep]
 		}
 		left -= keep
 	}
-	// A subset left without addresses is not valid.
+	// A subset without addresses is not valid.
 	n := 0
-	for _, ss := range subsets {
-		if len(ss.Addresses)+len(ss.NotReadyAddresses) > 0 {
-			subsets[n] = ss
+	for _, d := range drafts {
+		if len(d.ready)+len(d.notReady) > 0 {
+			drafts[n] = d
 			n++
 		}
 	}
-	clear(subsets[n:])
-	return subsets[:n], true
+	clear(drafts[n:])
+	return drafts[:n], true
+}
+
+// subsetsEqual compares subsets field by field (the informer's objects
+// and freshly built ones; cheaper than a reflective comparison of up to a
+// thousand addresses on every sync).
+func subsetsEqual(a, b []corev1.EndpointSubset) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !addressesEqual(a[i].Addresses, b[i].Addresses) || !addressesEqual(a[i].NotReadyAddresses, b[i].NotReadyAddresses) ||
+			len(a[i].Ports) != len(b[i].Ports) {
+			return false
+		}
+		for j := range a[i].Ports {
+			pa, pb := &a[i].Ports[j], &b[i].Ports[j]
+			if pa.Name != pb.Name || pa.Port != pb.Port || pa.Protocol != pb.Protocol || !strPtrEqual(pa.AppProtocol, pb.AppProtocol) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func addressesEqual(a, b []corev1.EndpointAddress) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := &a[i], &b[i]
+		if x.IP != y.IP || x.Hostname != y.Hostname || !strPtrEqual(x.NodeName, y.NodeName) {
+			return false
+		}
+		switch {
+		case x.TargetRef == nil && y.TargetRef == nil:
+		case x.TargetRef == nil || y.TargetRef == nil:
+			return false
+		default:
+			// The pod's resourceVersion is not part of the address.
+			rx, ry := *x.TargetRef, *y.TargetRef
+			rx.ResourceVersion, ry.ResourceVersion = "", ""
+			if rx != ry {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func strPtrEqual(a, b *string) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
 }

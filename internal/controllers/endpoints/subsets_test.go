@@ -117,7 +117,7 @@ func TestDesiredSubsets(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := desiredSubsets(tt.svc, tt.pods)
+			got := subsets(tt.svc, desiredSubsets(tt.svc, tt.pods))
 			if r := render(got); r != tt.want {
 				t.Errorf("subsets = %s, want %s", r, tt.want)
 			}
@@ -126,7 +126,7 @@ func TestDesiredSubsets(t *testing.T) {
 			for i, p := range tt.pods {
 				rev[len(tt.pods)-1-i] = p
 			}
-			if r := render(desiredSubsets(tt.svc, rev)); r != tt.want {
+			if r := render(subsets(tt.svc, desiredSubsets(tt.svc, rev))); r != tt.want {
 				t.Errorf("reversed pods: subsets = %s, want %s", r, tt.want)
 			}
 		})
@@ -134,39 +134,39 @@ func TestDesiredSubsets(t *testing.T) {
 }
 
 func TestTruncate(t *testing.T) {
-	addrs := func(prefix string, n int) []corev1.EndpointAddress {
-		var out []corev1.EndpointAddress
+	addrs := func(prefix string, n int) []address {
+		var out []address
 		for i := range n {
-			out = append(out, corev1.EndpointAddress{IP: fmt.Sprintf("%s.%d", prefix, i)})
+			out = append(out, address{ip: fmt.Sprintf("%s.%d", prefix, i)})
 		}
 		return out
 	}
-	count := func(ss []corev1.EndpointSubset) string {
+	count := func(ds []draft) string {
 		var parts []string
-		for _, s := range ss {
-			parts = append(parts, fmt.Sprintf("%d/%d", len(s.Addresses), len(s.NotReadyAddresses)))
+		for _, d := range ds {
+			parts = append(parts, fmt.Sprintf("%d/%d", len(d.ready), len(d.notReady)))
 		}
 		return strings.Join(parts, " ")
 	}
 	tests := []struct {
 		name    string
-		subsets []corev1.EndpointSubset
+		subsets []draft
 		want    string
 		cut     bool
 	}{
-		{name: "under", subsets: []corev1.EndpointSubset{{Addresses: addrs("a", 600), NotReadyAddresses: addrs("b", 400)}}, want: "600/400"},
-		{name: "not ready cut first", subsets: []corev1.EndpointSubset{{Addresses: addrs("a", 900), NotReadyAddresses: addrs("b", 300)}}, want: "900/100", cut: true},
-		{name: "ready cut in proportion", subsets: []corev1.EndpointSubset{
-			{Addresses: addrs("a", 1500), NotReadyAddresses: addrs("b", 10)},
-			{Addresses: addrs("c", 500)},
+		{name: "under", subsets: []draft{{ready: addrs("a", 600), notReady: addrs("b", 400)}}, want: "600/400"},
+		{name: "not ready cut first", subsets: []draft{{ready: addrs("a", 900), notReady: addrs("b", 300)}}, want: "900/100", cut: true},
+		{name: "ready cut in proportion", subsets: []draft{
+			{ready: addrs("a", 1500), notReady: addrs("b", 10)},
+			{ready: addrs("c", 500)},
 		}, want: "750/0 250/0", cut: true},
-		{name: "not ready cut in proportion", subsets: []corev1.EndpointSubset{
-			{Addresses: addrs("a", 800), NotReadyAddresses: addrs("b", 300)},
-			{NotReadyAddresses: addrs("c", 100)},
+		{name: "not ready cut in proportion", subsets: []draft{
+			{ready: addrs("a", 800), notReady: addrs("b", 300)},
+			{notReady: addrs("c", 100)},
 		}, want: "800/150 0/50", cut: true},
-		{name: "empty subsets dropped", subsets: []corev1.EndpointSubset{
-			{Addresses: addrs("a", 1200)},
-			{NotReadyAddresses: addrs("c", 100)},
+		{name: "empty subsets dropped", subsets: []draft{
+			{ready: addrs("a", 1200)},
+			{notReady: addrs("c", 100)},
 		}, want: "1000/0", cut: true},
 	}
 	for _, tt := range tests {
@@ -181,8 +181,7 @@ func TestTruncate(t *testing.T) {
 
 func TestDesiredEndpoints(t *testing.T) {
 	svc := testService()
-	subsets := desiredSubsets(svc, []*corev1.Pod{testPod(0)})
-	ep, changed := desiredEndpoints(svc, nil, subsets)
+	ep, changed := desiredEndpoints(svc, nil, desiredSubsets(svc, []*corev1.Pod{testPod(0)}))
 	if !changed || ep.Name != "web" || ep.Namespace != "ns" || ep.Labels["team"] != "a" {
 		t.Fatalf("new endpoints = %+v, changed %v", ep.ObjectMeta, changed)
 	}
@@ -221,5 +220,25 @@ func TestDesiredEndpoints(t *testing.T) {
 	ep, changed = desiredEndpoints(svc, current, desiredSubsets(svc, many[:10]))
 	if _, ok := ep.Annotations[corev1.EndpointsOverCapacity]; ok || !changed {
 		t.Errorf("back under capacity: annotations %v", ep.Annotations)
+	}
+}
+
+// BenchmarkDesired30k measures computing the Endpoints of a Service with
+// 30,000 pods.
+func BenchmarkDesired30k(b *testing.B) {
+	svc := testService()
+	ps := make([]*corev1.Pod, 30000)
+	for i := range ps {
+		ps[i] = testPod(i)
+		ip := fmt.Sprintf("10.%d.%d.%d", 100+i/62500, i/250%250, i%250+1)
+		ps[i].Status.PodIP, ps[i].Status.PodIPs = ip, []corev1.PodIP{{IP: ip}}
+	}
+	current, _ := desiredEndpoints(svc, nil, desiredSubsets(svc, ps))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, changed := desiredEndpoints(svc, current, desiredSubsets(svc, ps)); changed {
+			b.Fatal("changed")
+		}
 	}
 }

@@ -131,6 +131,8 @@ func desiredGroups(svc *corev1.Service, pods []*corev1.Pod, at discoveryv1.Addre
 		found bool
 	}
 	seen := map[string]nodeInfo{}
+	bySig := map[string]*group{} // port signature → group
+	var sig []byte
 	for _, pod := range pods {
 		if !endpointutil.ShouldPodBeInEndpoints(pod, true) {
 			continue
@@ -154,11 +156,15 @@ func desiredGroups(svc *corev1.Service, pods []*corev1.Pod, at discoveryv1.Addre
 		}
 		g := shared
 		if g == nil {
-			ports := endpointPorts(svc, pod)
-			key := portsKey(ports)
-			if g = groups[key]; g == nil {
-				g = &group{ports: ports, endpoints: map[epKey]*discoveryv1.Endpoint{}}
-				groups[key] = g
+			sig = endpointutil.PortSignature(sig[:0], svc, pod)
+			if g = bySig[string(sig)]; g == nil {
+				ports := endpointPorts(svc, pod)
+				key := portsKey(ports)
+				if g = groups[key]; g == nil {
+					g = &group{ports: ports, endpoints: map[epKey]*discoveryv1.Endpoint{}}
+					groups[key] = g
+				}
+				bySig[string(sig)] = g
 			}
 		}
 		g.endpoints[endpointKey(ep)] = ep

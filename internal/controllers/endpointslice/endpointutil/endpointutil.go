@@ -4,7 +4,9 @@
 package endpointutil
 
 import (
+	"encoding/binary"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -84,8 +86,12 @@ func PodIPs(pod *corev1.Pod) []string {
 	return out
 }
 
-// IsIPv6 reports whether ip is an IPv6 address.
+// IsIPv6 reports whether ip is an IPv6 address (an IPv4-mapped one counts
+// as IPv4).
 func IsIPv6(ip string) bool {
+	if !strings.Contains(ip, ":") {
+		return false // the common case, without parsing
+	}
 	parsed := net.ParseIP(ip)
 	return parsed != nil && parsed.To4() == nil
 }
@@ -118,6 +124,20 @@ func FindPort(pod *corev1.Pod, sp *corev1.ServicePort) (port int32, ok bool) {
 		}
 	}
 	return 0, false
+}
+
+// PortSignature appends to buf an encoding of the port numbers svc's
+// ports resolve to on pod: pods with equal signatures resolve the same
+// ports. It lets callers group pods without building their ports.
+func PortSignature(buf []byte, svc *corev1.Service, pod *corev1.Pod) []byte {
+	for i := range svc.Spec.Ports {
+		n, ok := FindPort(pod, &svc.Spec.Ports[i])
+		if !ok {
+			n = -1
+		}
+		buf = binary.AppendVarint(buf, int64(n))
+	}
+	return buf
 }
 
 func namedPort(ports []corev1.ContainerPort, name string, proto corev1.Protocol) (int32, bool) {
