@@ -2,8 +2,10 @@ package nodeipam
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
 
+	"github.com/sampan-dev/sampan/internal/sim"
 	"github.com/sampan-dev/sampan/internal/testing/testcluster"
 )
 
@@ -144,5 +147,71 @@ func TestRebuildsFromExistingNodes(t *testing.T) {
 	go func() { _ = ctrl.Run(ctx) }()
 	if got := podCIDROf(t, c, "z"); got != "10.20.2.0/24" {
 		t.Errorf("node z got %s, want 10.20.2.0/24", got)
+	}
+}
+
+// Simulated nodes get subnets, and their pods addresses inside them.
+func TestSimulatedNodesPodsInTheirCIDR(t *testing.T) {
+	c := testcluster.Start(t, testcluster.Options{Controllers: []string{}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	factory := informers.NewSharedInformerFactory(c.Client, 0)
+	ctrl, err := New(Config{Client: c.Client, Informers: factory, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	factory.Start(ctx.Done())
+	go func() { _ = ctrl.Run(ctx) }()
+	s, err := sim.New(sim.Config{Client: c.Client, Nodes: 3, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	simDone := make(chan error, 1)
+	go func() { simDone <- s.Run(ctx) }()
+	defer func() { cancel(); <-simDone }()
+	select {
+	case <-s.Registered():
+	case err := <-simDone:
+		t.Fatalf("sim: %v", err)
+	}
+	cidrs := map[string]*net.IPNet{}
+	for _, name := range s.NodeNames() {
+		cidrs[name] = mustCIDR(t, podCIDROf(t, c, name))
+	}
+	if len(cidrs) != 3 || cidrs["sim-node-0"].String() == cidrs["sim-node-1"].String() {
+		t.Fatalf("podCIDRs: %v", cidrs)
+	}
+	run := func(name, node string) string {
+		t.Helper()
+		pod := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
+			Spec:       corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Name: "c", Image: "nginx"}}},
+		}
+		if _, err := c.Client.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		var ip string
+		err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 20*time.Second, true, func(ctx context.Context) (bool, error) {
+			p, err := c.Client.CoreV1().Pods("default").Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			ip = p.Status.PodIP
+			return p.Status.Phase == corev1.PodRunning, nil
+		})
+		if err != nil {
+			t.Fatalf("pod %s: %v", name, err)
+		}
+		return ip
+	}
+	for i, node := range s.NodeNames() {
+		// A pod that starts before the simulator sees its node's podCIDR
+		// gets a fake address (as a kubelet without a pod network would);
+		// by the time it runs, the next one must get an address inside.
+		run(fmt.Sprintf("first%d", i), node)
+		if ip := run(fmt.Sprintf("second%d", i), node); !cidrs[node].Contains(net.ParseIP(ip)) {
+			t.Errorf("pod on %s got %s, outside its podCIDR %s", node, ip, cidrs[node])
+		}
 	}
 }
