@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -111,8 +112,10 @@ func New(cfg Config) (*Controller, error) {
 		UpdateFunc: func(oldObj, obj any) {
 			old, ok1 := oldObj.(*corev1.Node)
 			n, ok2 := obj.(*corev1.Node)
-			// Only a change of spec.podCIDRs matters (status updates are frequent).
-			if ok1 && ok2 && old.Spec.PodCIDR == n.Spec.PodCIDR && len(old.Spec.PodCIDRs) == len(n.Spec.PodCIDRs) && n.Spec.PodCIDR != "" {
+			// Only a change of spec.podCIDRs matters: status updates are
+			// frequent, and a node waiting for a subnet is retried with
+			// backoff and when one is released.
+			if ok1 && ok2 && old.Spec.PodCIDR == n.Spec.PodCIDR && slices.Equal(old.Spec.PodCIDRs, n.Spec.PodCIDRs) {
 				return
 			}
 			c.enqueue(obj)
