@@ -19,7 +19,6 @@ import (
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -186,6 +185,11 @@ func RunScheduler(ctx context.Context, opts SchedulerOptions) (SchedulerResult, 
 		return b.res, errors.New("ScheduleAfterCreate needs the in-process control plane")
 	}
 	runErr := b.run1(ctx)
+	if inProcess && runErr == nil {
+		// Let the scheduler's event writer finish before the control
+		// plane goes away under it.
+		b.drainEvents(ctx)
+	}
 	var cleanErr error
 	if !inProcess {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
@@ -249,23 +253,14 @@ type schedBench struct {
 }
 
 func (b *schedBench) startScheduler(ctx context.Context, cfg *rest.Config) (func(), error) {
-	client, err := kubernetes.NewForConfig(rest.AddUserAgent(rest.CopyConfig(cfg), "default-scheduler"))
-	if err != nil {
-		return nil, fmt.Errorf("building scheduler client: %w", err)
-	}
-	factory := informers.NewSharedInformerFactory(client, 0)
-	s, err := scheduler.New(scheduler.Config{Client: client, Informers: factory, Logger: b.opts.Logger})
-	if err != nil {
-		return nil, err
-	}
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan error, 1)
-	factory.Start(sctx.Done())
-	go func() { done <- s.Run(sctx) }()
+	go func() { done <- scheduler.RunWithRESTConfig(sctx, cfg, scheduler.Config{Logger: b.opts.Logger}) }()
 	return func() {
 		cancel()
-		<-done
-		factory.Shutdown()
+		if err := <-done; err != nil {
+			fmt.Fprintf(b.opts.Out, "scheduler: %v\n", err)
+		}
 	}, nil
 }
 
@@ -376,6 +371,22 @@ func (b *schedBench) run1(ctx context.Context) error {
 	b.printf("bound %d/%d pods on %d nodes in %.2fs: %.0f pods/s, create→bound p50 %s p99 %s\n",
 		b.res.Bound, b.opts.Pods, b.opts.Nodes, b.res.BindSeconds, b.res.PodsPerSecond, fmtMs(b.res.P50Ms), fmtMs(b.res.P99Ms))
 	return waitErr
+}
+
+// drainEvents waits (at most 30s) until the namespace holds a Scheduled
+// event per bound pod or their number stops growing.
+func (b *schedBench) drainEvents(ctx context.Context) {
+	last := -1
+	_ = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 30*time.Second, false, func(ctx context.Context) (bool, error) {
+		evs, err := b.client.CoreV1().Events(b.ns).List(ctx, metav1.ListOptions{FieldSelector: "reason=Scheduled"})
+		if err != nil {
+			return false, nil
+		}
+		n := len(evs.Items)
+		done := n >= b.res.Bound || n == last
+		last = n
+		return done, nil
+	})
 }
 
 // observe records when each pod is first seen bound, until every pod is.

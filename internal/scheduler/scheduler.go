@@ -158,7 +158,8 @@ func New(cfg Config) (*Scheduler, error) {
 }
 
 // Run schedules pods until ctx ends. The informer factory must be started
-// by its owner (before or after Run is called).
+// by its owner (before or after Run is called). A Scheduler runs once:
+// build a new one (with a new informer factory) to run again.
 func (s *Scheduler) Run(ctx context.Context) error {
 	if s.recorder == nil {
 		r, stop := controllerutil.NewRecorder(ctx, s.cfg.Client, s.cfg.SchedulerName)
