@@ -451,6 +451,41 @@ func TestDeployment(t *testing.T) {
 		}
 	})
 
+	t.Run("ScaleAndRestart", func(t *testing.T) {
+		ns := e.namespace(t, true)
+		e.create(t, ns, newDeployment("svc", 2))
+		e.rolledOut(t, ns, "svc")
+		e.update(t, ns, "svc", func(d *appsv1.Deployment) { d.Spec.Replicas = ptr.To[int32](5) })
+		e.rolledOut(t, ns, "svc")
+		rss := e.replicaSets(t, ns)
+		if len(rss) != 1 || *rss[0].Spec.Replicas != 5 || rss[0].Annotations[deployment.DesiredReplicasAnnotation] != "5" ||
+			rss[0].Annotations[deployment.MaxReplicasAnnotation] != "7" {
+			t.Fatalf("after scaling to 5: %d replica sets, %v", len(rss), rss[0].Annotations)
+		}
+		if n := len(e.pods(t, ns)); n != 5 {
+			t.Fatalf("%d pods, want 5", n)
+		}
+		e.waitEvent(t, ns, "ScalingReplicaSet", fmt.Sprintf("Scaled up replica set %s from 2 to 5", rss[0].Name))
+
+		// kubectl rollout restart: a template annotation, so a new ReplicaSet.
+		before := map[string]bool{}
+		for _, p := range e.pods(t, ns) {
+			before[p.Name] = true
+		}
+		e.update(t, ns, "svc", func(d *appsv1.Deployment) {
+			d.Spec.Template.Annotations = map[string]string{"kubectl.kubernetes.io/restartedAt": "2026-01-01T00:00:00Z"}
+		})
+		d := e.rolledOut(t, ns, "svc")
+		if d.Annotations[deployment.RevisionAnnotation] != "2" || len(e.replicaSets(t, ns)) != 2 {
+			t.Errorf("restart: revision %q, %d replica sets", d.Annotations[deployment.RevisionAnnotation], len(e.replicaSets(t, ns)))
+		}
+		for _, p := range e.pods(t, ns) {
+			if before[p.Name] {
+				t.Errorf("pod %s survived the restart", p.Name)
+			}
+		}
+	})
+
 	t.Run("ProgressDeadline", func(t *testing.T) {
 		ns := e.namespace(t, false) // pods never get ready
 		spec := newDeployment("stuck", 2)
