@@ -220,12 +220,16 @@ func (c *Controller) addPod(obj any) {
 	if !ok {
 		return
 	}
+	job := c.jobOfPod(pod)
 	if pod.DeletionTimestamp != nil {
-		// Seen for the first time while being deleted (e.g. after a relist).
+		// Seen for the first time while being deleted (e.g. after a
+		// restart): no creation to observe, but maybe a finalizer to drop.
 		c.deletePod(pod)
+		if hasTrackingFinalizer(pod) && (job == nil || isFinished(job)) && (isJobPodRef(pod) || metav1.GetControllerOfNoCopy(pod) == nil) {
+			c.orphans.Add(controllerutil.PodKey(pod))
+		}
 		return
 	}
-	job := c.jobOfPod(pod)
 	if job != nil {
 		key := jobKey(job)
 		c.expect.CreationObserved(key)

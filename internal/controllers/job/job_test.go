@@ -686,3 +686,54 @@ func testPodFailurePolicy(t *testing.T, e *env) {
 		t.Errorf("failed %d, want 1", got.Status.Failed)
 	}
 }
+
+// Pods left with the tracking finalizer by a Job deleted while no
+// controller ran lose it when the controller starts.
+func TestRemovesFinalizersOfOrphansAtStart(t *testing.T) {
+	t.Parallel()
+	c := testcluster.Start(t, testcluster.Options{Controllers: []string{"garbagecollector", "namespace"}})
+	ctx := t.Context()
+	ns, err := c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "job-"}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{client: c.Client, clock: clocktesting.NewFakeClock(time.Now()), ns: ns.Name}
+	j := e.create(t, newJob("gone", nil))
+	pods := c.Client.CoreV1().Pods(e.ns)
+	for _, name := range []string{"gone-running", "gone-succeeded"} {
+		pod := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: j.Spec.Template.Labels, Finalizers: []string{batchv1.JobTrackingFinalizer},
+				OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(j, batchv1.SchemeGroupVersion.WithKind("Job"))}},
+			Spec: j.Spec.Template.Spec,
+		}
+		pod, err := pods.Create(ctx, pod, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "gone-succeeded" {
+			e.finish(t, *pod, corev1.PodSucceeded)
+		}
+	}
+	bg := metav1.DeletePropagationBackground
+	if err := c.Client.BatchV1().Jobs(e.ns).Delete(ctx, j.Name, metav1.DeleteOptions{PropagationPolicy: &bg}); err != nil {
+		t.Fatal(err)
+	}
+	// The garbage collector deletes the pods; the finalizer holds them.
+	waitPods(t, func() bool {
+		l, err := pods.List(ctx, metav1.ListOptions{})
+		if err != nil || len(l.Items) != 2 {
+			return false
+		}
+		for _, p := range l.Items {
+			if p.DeletionTimestamp == nil {
+				return false
+			}
+		}
+		return true
+	})
+	e.runController(t)
+	waitPods(t, func() bool {
+		l, err := pods.List(ctx, metav1.ListOptions{})
+		return err == nil && len(l.Items) == 0
+	})
+}
