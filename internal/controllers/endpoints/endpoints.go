@@ -41,7 +41,8 @@ type Config struct {
 	Workers int
 	// BatchPeriod is the shortest time between two syncs of one Service
 	// caused by pod changes (see endpointutil.Batcher). Default 1s;
-	// negative disables batching.
+	// negative disables batching. Batching runs on the real clock; Clock
+	// times the retries of failed syncs.
 	BatchPeriod time.Duration
 }
 
@@ -90,7 +91,7 @@ func New(cfg Config) (*Controller, error) {
 		pods:      podInf.Lister(),
 		endpoints: epInf.Lister(),
 		queue:     q,
-		batch:     endpointutil.NewBatcher(q, cfg.Clock, cfg.BatchPeriod),
+		batch:     endpointutil.NewBatcher(q, clock.RealClock{}, cfg.BatchPeriod),
 		written:   map[string]uint64{},
 	}
 	svcReg, err := svcInf.Informer().AddEventHandler(controllerutil.Enqueuer(q))
@@ -215,7 +216,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	}
 	if c.stale(key, current) {
 		c.log.Debug("informer cache behind own write, retrying", "service", key)
-		c.queue.AddAfter(key, staleRetry)
+		c.batch.After(key, staleRetry)
 		return nil
 	}
 	pods, err := c.pods.Pods(ns).List(endpointutil.SelectorOf(svc))

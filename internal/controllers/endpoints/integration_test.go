@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/sampan-dev/sampan/internal/controllers/endpoints"
 	"github.com/sampan-dev/sampan/internal/testing/testcluster"
@@ -36,6 +37,8 @@ func setup(t *testing.T) *env {
 		factory := informers.NewSharedInformerFactory(c.Client, 0)
 		ctrl, err := endpoints.New(endpoints.Config{
 			Client: c.Client, Informers: factory, BatchPeriod: 50 * time.Millisecond,
+			// A frozen clock: batching must not depend on it.
+			Clock:  clocktesting.NewFakeClock(time.Now()),
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		})
 		if err != nil {

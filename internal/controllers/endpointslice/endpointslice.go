@@ -47,7 +47,8 @@ type Config struct {
 	// BatchPeriod is the shortest time between two syncs of one Service
 	// caused by pod or slice changes: a burst of pod events is handled by
 	// one sync. A Service's own changes are handled at once. Default 1s;
-	// negative disables batching.
+	// negative disables batching. Batching runs on the real clock (see
+	// endpointutil.Batcher); Clock times the retries of failed syncs.
 	BatchPeriod time.Duration
 }
 
@@ -103,7 +104,7 @@ func New(cfg Config) (*Controller, error) {
 		nodes:    nodeInf.Lister(),
 		slices:   sliceInf.Lister(),
 		queue:    q,
-		batch:    endpointutil.NewBatcher(q, cfg.Clock, cfg.BatchPeriod),
+		batch:    endpointutil.NewBatcher(q, clock.RealClock{}, cfg.BatchPeriod),
 		tracker:  newTracker(),
 	}
 	svcReg, err := svcInf.Informer().AddEventHandler(controllerutil.Enqueuer(q))
@@ -258,7 +259,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if c.tracker.stale(key, listed) {
 		// Not an error worth a log line: the cache is milliseconds behind.
 		c.log.Debug("informer cache behind own writes, retrying", "service", key)
-		c.queue.AddAfter(key, staleRetry)
+		c.batch.After(key, staleRetry)
 		return nil
 	}
 	pods, err := c.pods.Pods(ns).List(endpointutil.SelectorOf(svc))

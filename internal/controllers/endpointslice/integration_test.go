@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/sampan-dev/sampan/internal/controllers/endpointslice"
 	"github.com/sampan-dev/sampan/internal/testing/testcluster"
@@ -38,6 +39,8 @@ func start(t *testing.T) *env {
 	factory := informers.NewSharedInformerFactory(c.Client, 0)
 	ctrl, err := endpointslice.New(endpointslice.Config{
 		Client: c.Client, Informers: factory, BatchPeriod: 50 * time.Millisecond,
+		// A frozen clock: batching must not depend on it.
+		Clock:  clocktesting.NewFakeClock(time.Now()),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {

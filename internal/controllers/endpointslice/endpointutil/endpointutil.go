@@ -270,18 +270,27 @@ func PodFromDelete(obj any) *corev1.Pod {
 // queued for when the period is over. Under a storm of pod events each
 // Service is recomputed once per period instead of after every event, and
 // a lone change is still seen at once.
+//
+// Its delays run on their own clock, not on the queue's: spacing API
+// writes is a matter of real time, and a control plane whose controllers
+// run on a fake clock (to step through deadlines) must not stall.
 type Batcher struct {
 	queue  controllerutil.Queue
-	clock  clock.PassiveClock
+	clock  clock.WithDelayedExecution
 	period time.Duration
 
-	mu   sync.Mutex
-	last map[string]time.Time
+	mu      sync.Mutex
+	last    map[string]time.Time
+	pending map[string]bool
 }
 
-// NewBatcher returns a Batcher feeding q.
-func NewBatcher(q controllerutil.Queue, clk clock.PassiveClock, period time.Duration) *Batcher {
-	return &Batcher{queue: q, clock: clk, period: period, last: map[string]time.Time{}}
+// NewBatcher returns a Batcher feeding q, timed by clk (the real clock
+// when nil).
+func NewBatcher(q controllerutil.Queue, clk clock.WithDelayedExecution, period time.Duration) *Batcher {
+	if clk == nil {
+		clk = clock.RealClock{}
+	}
+	return &Batcher{queue: q, clock: clk, period: period, last: map[string]time.Time{}, pending: map[string]bool{}}
 }
 
 // Add queues key now or when its period since the last sync is over.
@@ -298,10 +307,27 @@ func (b *Batcher) Add(key string) {
 		return
 	}
 	if wait := last.Add(b.period).Sub(b.clock.Now()); wait > 0 {
-		b.queue.AddAfter(key, wait)
+		b.After(key, wait)
 		return
 	}
 	b.queue.Add(key)
+}
+
+// After queues key after d, unless it is already waiting.
+func (b *Batcher) After(key string, d time.Duration) {
+	b.mu.Lock()
+	if b.pending[key] {
+		b.mu.Unlock()
+		return
+	}
+	b.pending[key] = true
+	b.mu.Unlock()
+	b.clock.AfterFunc(d, func() {
+		b.mu.Lock()
+		delete(b.pending, key)
+		b.mu.Unlock()
+		b.queue.Add(key)
+	})
 }
 
 // Started records that a sync of key starts now.
