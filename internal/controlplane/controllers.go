@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/sampan-dev/sampan/internal/controllers/leader"
 	"github.com/sampan-dev/sampan/internal/controllers/manager"
+	"github.com/sampan-dev/sampan/internal/scheduler"
 )
 
 // controllerCertValidity is how long the controller manager's client
@@ -27,7 +29,7 @@ func (cp *ControlPlane) runControllers(ctx context.Context) error {
 	if err := cp.WaitReady(ctx); err != nil {
 		return nil // ctx ended first
 	}
-	cfg, err := cp.controllerRESTConfig()
+	cfg, err := cp.componentRESTConfig("system:kube-controller-manager")
 	if err != nil {
 		return err
 	}
@@ -74,14 +76,33 @@ func (cp *ControlPlane) identity() string {
 	return host + "_" + hex.EncodeToString(sum[:4])
 }
 
-// controllerRESTConfig reaches cp.url with a client certificate from the
-// cluster CA for the user system:kube-controller-manager.
-func (cp *ControlPlane) controllerRESTConfig() (*rest.Config, error) {
-	// Group system:masters for now: there is no RBAC yet to grant the
-	// controller manager its own role. Drop the group once RBAC arrives.
-	certPEM, keyPEM, err := cp.ca.IssueClientCert("system:kube-controller-manager", []string{"system:masters"}, controllerCertValidity, cp.cfg.Clock.Now())
+// runScheduler runs the scheduler, under leader election, once the server
+// serves (unless Config.Controllers leaves it out). It returns when ctx ends.
+func (cp *ControlPlane) runScheduler(ctx context.Context) error {
+	if cp.cfg.Controllers != nil && !slices.Contains(cp.cfg.Controllers, "scheduler") {
+		return nil
+	}
+	if err := cp.WaitReady(ctx); err != nil {
+		return nil // ctx ended first
+	}
+	cfg, err := cp.componentRESTConfig("system:kube-scheduler")
 	if err != nil {
-		return nil, fmt.Errorf("issuing controller manager certificate: %w", err)
+		return err
+	}
+	return cp.whileLeading(ctx, cfg, "kube-scheduler", func(ctx context.Context) error {
+		// A Scheduler runs once: every term builds a new one.
+		return scheduler.RunWithRESTConfig(ctx, cfg, scheduler.Config{Logger: cp.cfg.Logger.With("component", "scheduler"), Clock: cp.cfg.Clock})
+	})
+}
+
+// componentRESTConfig reaches cp.url, in protobuf, with a client
+// certificate from the cluster CA for user (a control-plane component).
+func (cp *ControlPlane) componentRESTConfig(user string) (*rest.Config, error) {
+	// Group system:masters for now: there is no RBAC yet to grant the
+	// components their own roles. Drop the group once RBAC arrives.
+	certPEM, keyPEM, err := cp.ca.IssueClientCert(user, []string{"system:masters"}, controllerCertValidity, cp.cfg.Clock.Now())
+	if err != nil {
+		return nil, fmt.Errorf("issuing a certificate for %s: %w", user, err)
 	}
 	return &rest.Config{
 		Host: cp.url,

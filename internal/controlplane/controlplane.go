@@ -184,13 +184,14 @@ func (cp *ControlPlane) Run(ctx context.Context) error {
 	defer cp.store.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	go func() { errc <- cp.api.Run(ctx) }()
 	go func() { errc <- cp.api.Serve(ctx, cp.listener, cp.tls) }()
 	go func() { errc <- cp.runControllers(ctx) }() // controllers.go
+	go func() { errc <- cp.runScheduler(ctx) }()   // controllers.go
 	cp.cfg.Logger.Info("API server listening", "url", cp.url, "kubeconfig", cp.adminConf)
 	var first error
-	for i := 0; i < 3; i++ {
+	for i := 0; i < 4; i++ {
 		err := <-errc
 		if err != nil && first == nil {
 			first = err
