@@ -142,6 +142,7 @@ func TestSilentNode(t *testing.T) {
 	}
 	e.createPod("zero", dead, unreachableToleration(ptr.To[int64](0)))
 	e.createPod("forever", dead, unreachableToleration(nil))
+	e.createPod("long", dead, unreachableToleration(ptr.To[int64](7200)))
 
 	if err := e.sim.StopNode(dead); err != nil {
 		t.Fatal(err)
@@ -210,6 +211,9 @@ func TestSilentNode(t *testing.T) {
 	if p := e.pod("forever"); p.DeletionTimestamp != nil {
 		t.Error("a pod tolerating the taint for ever was evicted")
 	}
+	if p := e.pod("long"); p.DeletionTimestamp != nil {
+		t.Error("a pod tolerating the taint for 2h was evicted after 1h")
+	}
 
 	// Back: Ready, no taints, and the simulated kubelet finishes the deletions.
 	if err := e.sim.StartNode(dead); err != nil {
@@ -230,6 +234,13 @@ func TestSilentNode(t *testing.T) {
 	e.poll("forever ready again", func(context.Context) (bool, error) {
 		return controllerutil.IsPodReady(e.pod("forever")), nil
 	})
+	e.poll("the eviction of long cancelled", func(ctx context.Context) (bool, error) {
+		evs, err := e.client.CoreV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=long,reason=TaintManagerEviction"})
+		return err == nil && len(evs.Items) > 0 && evs.Items[0].Message == "Cancelling deletion of Pod default/long", err
+	})
+	if p := e.pod("long"); p.DeletionTimestamp != nil {
+		t.Error("long was evicted")
+	}
 }
 
 // Cordoning taints the node unschedulable; a taint the pod does not

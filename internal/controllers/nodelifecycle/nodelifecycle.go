@@ -89,6 +89,8 @@ type Controller struct {
 	health map[string]*nodeHealth
 
 	mu sync.Mutex
+	// scheduled holds the pods whose eviction is planned, and when.
+	scheduled map[string]time.Time
 	// known holds the nodes a RegisteredNode event was recorded for.
 	known map[string]*corev1.ObjectReference
 	// firstSeen holds when NoExecute taints without timeAdded were first
@@ -146,6 +148,7 @@ func New(cfg Config) (*Controller, error) {
 		health:      map[string]*nodeHealth{},
 		firstSeen:   map[string]map[corev1.Taint]time.Time{},
 		known:       map[string]*corev1.ObjectReference{},
+		scheduled:   map[string]time.Time{},
 	}
 	if _, ok := pods.Informer().GetIndexer().GetIndexers()[nodeNameIndex]; !ok {
 		err := pods.Informer().AddIndexers(cache.Indexers{nodeNameIndex: func(obj any) ([]string, error) {

@@ -78,6 +78,7 @@ func (c *Controller) syncPod(ctx context.Context, key string) error {
 	}
 	pod, err := c.podLister.Pods(ns).Get(name)
 	if apierrors.IsNotFound(err) {
+		c.unschedule(key)
 		return nil
 	}
 	if err != nil {
@@ -99,19 +100,39 @@ func (c *Controller) syncPod(ctx context.Context, key string) error {
 			return err
 		}
 	}
-	taints := noExecuteTaints(node)
-	if len(taints) == 0 || pod.DeletionTimestamp != nil {
+	if pod.DeletionTimestamp != nil {
+		c.unschedule(key)
 		return nil
 	}
-	at, evict := evictionTime(pod.Spec.Tolerations, taints, now, c.taintAdded(node, now))
+	taints := noExecuteTaints(node)
+	at, evict := time.Time{}, false
+	if len(taints) > 0 {
+		at, evict = evictionTime(pod.Spec.Tolerations, taints, now, c.taintAdded(node, now))
+	}
 	if !evict {
+		if c.unschedule(key) {
+			c.evictRec.Eventf(pod, corev1.EventTypeNormal, "TaintManagerEviction", "Cancelling deletion of Pod %s", key)
+		}
 		return nil
 	}
 	if at.After(now) {
+		c.mu.Lock()
+		c.scheduled[key] = at
+		c.mu.Unlock()
 		c.pods.AddAfter(key, at.Sub(now))
 		return nil
 	}
+	c.unschedule(key)
 	return c.evict(ctx, pod, now)
+}
+
+// unschedule forgets the eviction planned for key, reporting whether there was one.
+func (c *Controller) unschedule(key string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.scheduled[key]
+	delete(c.scheduled, key)
+	return ok
 }
 
 // markPodNotReady sets the Ready condition of pod False (upstream's
