@@ -16,13 +16,23 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 
+	"github.com/sampan-dev/sampan/internal/controllers/cronjob"
+	"github.com/sampan-dev/sampan/internal/controllers/daemonset"
+	"github.com/sampan-dev/sampan/internal/controllers/deployment"
 	"github.com/sampan-dev/sampan/internal/controllers/disruption"
+	"github.com/sampan-dev/sampan/internal/controllers/endpoints"
+	"github.com/sampan-dev/sampan/internal/controllers/endpointslice"
 	"github.com/sampan-dev/sampan/internal/controllers/garbagecollector"
+	"github.com/sampan-dev/sampan/internal/controllers/job"
 	"github.com/sampan-dev/sampan/internal/controllers/namespace"
+	"github.com/sampan-dev/sampan/internal/controllers/nodeipam"
+	"github.com/sampan-dev/sampan/internal/controllers/nodelifecycle"
 	"github.com/sampan-dev/sampan/internal/controllers/podgc"
 	"github.com/sampan-dev/sampan/internal/controllers/replicaset"
 	"github.com/sampan-dev/sampan/internal/controllers/rootcacert"
 	"github.com/sampan-dev/sampan/internal/controllers/serviceaccount"
+	"github.com/sampan-dev/sampan/internal/controllers/statefulset"
+	"github.com/sampan-dev/sampan/internal/controllers/ttlafterfinished"
 )
 
 // Config configures the controller manager.
@@ -71,8 +81,32 @@ func controllers() []controller {
 		{"namespace", func(cc *controllerContext) (runner, error) {
 			return namespace.New(namespace.Config{Client: cc.client, Metadata: cc.metadata, Namespaces: cc.informers.Core().V1().Namespaces(), Logger: cc.logger, Clock: cc.clock})
 		}},
+		{"deployment", func(cc *controllerContext) (runner, error) {
+			return deployment.New(deployment.Config{Client: cc.client, Informers: cc.informers, Logger: cc.logger, Clock: cc.clock})
+		}},
 		{"replicaset", func(cc *controllerContext) (runner, error) {
 			return replicaset.New(replicaset.Config{Client: cc.client, Informers: cc.informers, Logger: cc.logger, Clock: cc.clock})
+		}},
+		{"daemonset", func(cc *controllerContext) (runner, error) {
+			return daemonset.New(daemonset.Config{Client: cc.client, Informers: cc.informers, Logger: cc.logger, Clock: cc.clock})
+		}},
+		{"statefulset", func(cc *controllerContext) (runner, error) {
+			return statefulset.New(statefulset.Config{Client: cc.client, Informers: cc.informers, Logger: cc.logger, Clock: cc.clock})
+		}},
+		{"job", func(cc *controllerContext) (runner, error) {
+			return job.New(job.Config{Client: cc.client, Informers: cc.informers, Logger: cc.logger, Clock: cc.clock})
+		}},
+		{"cronjob", func(cc *controllerContext) (runner, error) {
+			return cronjob.New(cronjob.Config{Client: cc.client, Informers: cc.informers, Logger: cc.logger, Clock: cc.clock})
+		}},
+		{"ttl-after-finished", func(cc *controllerContext) (runner, error) {
+			return ttlafterfinished.New(ttlafterfinished.Config{Client: cc.client, Informers: cc.informers, Logger: cc.logger, Clock: cc.clock})
+		}},
+		{"endpointslice", func(cc *controllerContext) (runner, error) {
+			return endpointslice.New(endpointslice.Config{Client: cc.client, Informers: cc.informers, Logger: cc.logger, Clock: cc.clock})
+		}},
+		{"endpoint", func(cc *controllerContext) (runner, error) {
+			return endpoints.New(endpoints.Config{Client: cc.client, Informers: cc.informers, Logger: cc.logger, Clock: cc.clock})
 		}},
 		{"serviceaccount", func(cc *controllerContext) (runner, error) {
 			return serviceaccount.New(serviceaccount.Config{Client: cc.client, Informers: cc.informers, Logger: cc.logger, Clock: cc.clock})
@@ -85,6 +119,12 @@ func controllers() []controller {
 		}},
 		{"podgc", func(cc *controllerContext) (runner, error) {
 			return podgc.New(podgc.Config{Client: cc.client, Informers: cc.informers, Logger: cc.logger, Clock: cc.clock})
+		}},
+		{"nodeipam", func(cc *controllerContext) (runner, error) {
+			return nodeipam.New(nodeipam.Config{Client: cc.client, Informers: cc.informers, Logger: cc.logger, Clock: cc.clock, ClusterCIDR: cc.cfg.ClusterCIDR})
+		}},
+		{"nodelifecycle", func(cc *controllerContext) (runner, error) {
+			return nodelifecycle.New(nodelifecycle.Config{Client: cc.client, Informers: cc.informers, Logger: cc.logger, Clock: cc.clock, NodeMonitorGracePeriod: cc.cfg.NodeMonitorGracePeriod})
 		}},
 	}
 }
