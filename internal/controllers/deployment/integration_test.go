@@ -511,8 +511,13 @@ func TestDeployment(t *testing.T) {
 				a.Message == "Deployment does not have minimum availability.", fmt.Sprintf("%+v", d.Status.Conditions)
 		})
 		e.clock.Step(20 * time.Second)
-		// Not yet: nudge a sync and check it did not time out.
-		e.update(t, ns, "stuck", func(d *appsv1.Deployment) { d.Annotations = map[string]string{"nudge": "1"} })
+		// Not yet: a spec change makes the controller look (and record it
+		// in observedGeneration); the deadline must not have passed.
+		e.update(t, ns, "stuck", func(d *appsv1.Deployment) { d.Spec.MinReadySeconds = 1 })
+		waitFor(t, "the change observed", func(ctx context.Context) (bool, string) {
+			d := get(ctx)
+			return d.Status.ObservedGeneration == d.Generation, fmt.Sprintf("generation %d observed %d", d.Generation, d.Status.ObservedGeneration)
+		})
 		if c := condition(get(t.Context()), appsv1.DeploymentProgressing); c == nil || c.Reason == "ProgressDeadlineExceeded" {
 			t.Fatalf("timed out early: %+v", c)
 		}
