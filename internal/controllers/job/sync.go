@@ -741,14 +741,25 @@ func lessAdvanced(a, b *corev1.Pod) bool {
 	if (a.Spec.NodeName == "") != (b.Spec.NodeName == "") {
 		return a.Spec.NodeName == ""
 	}
-	rank := map[corev1.PodPhase]int{corev1.PodPending: 0, corev1.PodUnknown: 1, corev1.PodRunning: 2}
-	if rank[a.Status.Phase] != rank[b.Status.Phase] {
-		return rank[a.Status.Phase] < rank[b.Status.Phase]
+	if ra, rb := phaseRank(a.Status.Phase), phaseRank(b.Status.Phase); ra != rb {
+		return ra < rb
 	}
 	if ra, rb := controllerutil.IsPodReady(a), controllerutil.IsPodReady(b); ra != rb {
 		return !ra
 	}
 	return b.CreationTimestamp.Before(&a.CreationTimestamp)
+}
+
+func phaseRank(p corev1.PodPhase) int {
+	switch p {
+	case corev1.PodPending:
+		return 0
+	case corev1.PodUnknown:
+		return 1
+	case corev1.PodRunning:
+		return 2
+	}
+	return 0
 }
 
 func terminatingPods(pods []*corev1.Pod) []*corev1.Pod {
