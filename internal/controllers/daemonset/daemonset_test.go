@@ -1,4 +1,4 @@
-package daemonset
+package daemonset_test
 
 import (
 	"context"
@@ -24,6 +24,7 @@ import (
 	"k8s.io/kubectl/pkg/polymorphichelpers"
 	"k8s.io/utils/ptr"
 
+	"github.com/sampan-dev/sampan/internal/controllers/daemonset"
 	"github.com/sampan-dev/sampan/internal/controllers/history"
 	"github.com/sampan-dev/sampan/internal/testing/testcluster"
 )
@@ -33,7 +34,7 @@ func startController(t *testing.T, client kubernetes.Interface) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	factory := informers.NewSharedInformerFactory(client, 0)
-	ctrl, err := New(Config{Client: client, Informers: factory, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	ctrl, err := daemonset.New(daemonset.Config{Client: client, Informers: factory, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -69,7 +70,7 @@ func kubelet(t *testing.T, client kubernetes.Interface, ns string) {
 				case p.DeletionTimestamp != nil:
 					_ = client.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)})
 				case p.Spec.NodeName == "":
-					node, err := targetNode(p)
+					node, err := pinnedNode(p)
 					if err != nil {
 						continue
 					}
@@ -88,6 +89,24 @@ func kubelet(t *testing.T, client kubernetes.Interface, ns string) {
 		})
 	}()
 	t.Cleanup(func() { cancel(); <-done })
+}
+
+// pinnedNode returns the node a daemon pod is bound to, or else the one
+// its required node affinity names.
+func pinnedNode(p *corev1.Pod) (string, error) {
+	if p.Spec.NodeName != "" {
+		return p.Spec.NodeName, nil
+	}
+	if a := p.Spec.Affinity; a != nil && a.NodeAffinity != nil && a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution != nil {
+		for _, term := range a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms {
+			for _, r := range term.MatchFields {
+				if r.Key == "metadata.name" && len(r.Values) == 1 {
+					return r.Values[0], nil
+				}
+			}
+		}
+	}
+	return "", fmt.Errorf("pod %s is not pinned to a node", p.Name)
 }
 
 func createNamespace(t *testing.T, client kubernetes.Interface, name string) {
@@ -135,7 +154,7 @@ func podsByTarget(t *testing.T, client kubernetes.Interface, ns string) map[stri
 		if p.DeletionTimestamp != nil {
 			continue
 		}
-		n, err := targetNode(&p)
+		n, err := pinnedNode(&p)
 		if err != nil {
 			t.Fatalf("pod %s: %v", p.Name, err)
 		}
@@ -321,7 +340,7 @@ func testRollingUpdate(t *testing.T, client kubernetes.Interface, ns string, str
 			if !ok {
 				continue
 			}
-			n, err := targetNode(p)
+			n, err := pinnedNode(p)
 			if err != nil {
 				continue
 			}

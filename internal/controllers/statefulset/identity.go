@@ -189,3 +189,10 @@ func isRunningAndAvailable(pod *corev1.Pod, minReadySeconds int32, now time.Time
 func isHealthy(pod *corev1.Pod) bool { return isRunningAndReady(pod) && !isTerminating(pod) }
 
 func revisionOf(pod *corev1.Pod) string { return pod.Labels[history.HashLabel] }
+
+// isRollingUpdate reports whether set updates its pods itself (the
+// default strategy, also when the type was left empty).
+func isRollingUpdate(set *appsv1.StatefulSet) bool {
+	t := set.Spec.UpdateStrategy.Type
+	return t == "" || t == appsv1.RollingUpdateStatefulSetStrategyType
+}

@@ -1,4 +1,4 @@
-package statefulset
+package statefulset_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -25,8 +26,11 @@ import (
 	"k8s.io/client-go/kubernetes"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/polymorphichelpers"
+	"k8s.io/utils/clock"
+	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 
+	"github.com/sampan-dev/sampan/internal/controllers/statefulset"
 	"github.com/sampan-dev/sampan/internal/testing/testcluster"
 )
 
@@ -39,12 +43,19 @@ type env struct {
 	// hold keeps the kubelet from making pods ready while it returns true.
 	hold atomic.Pointer[func(*corev1.Pod) bool]
 	rec  *recorder
+	// clock runs the controller and times the kubelet's readiness.
+	clock clock.WithTicker
 }
 
-func setup(t *testing.T, ns string) *env {
+// setup starts everything; clk is the controller's and kubelet's clock
+// (the real one when nil).
+func setup(t *testing.T, ns string, clk clock.WithTicker) *env {
 	t.Helper()
 	c := testcluster.Start(t, testcluster.Options{Controllers: []string{"garbagecollector", "namespace"}})
-	e := &env{t: t, client: c.Client, ns: ns}
+	if clk == nil {
+		clk = clock.RealClock{}
+	}
+	e := &env{t: t, client: c.Client, ns: ns, clock: clk}
 	ctx := context.Background()
 	if _, err := c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -56,7 +67,7 @@ func setup(t *testing.T, ns string) *env {
 
 	cctx, cancel := context.WithCancel(context.Background())
 	factory := informers.NewSharedInformerFactory(c.Client, 0)
-	ctrl, err := New(Config{Client: c.Client, Informers: factory, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	ctrl, err := statefulset.New(statefulset.Config{Client: c.Client, Informers: factory, Clock: clk, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -100,7 +111,7 @@ func (e *env) kubelet(ctx context.Context) {
 				}
 				p.Status.Phase = corev1.PodRunning
 				p.Status.PodIP = "10.244.0.10"
-				p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now()}}
+				p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: metav1.NewTime(e.clock.Now())}}
 				_, _ = e.client.CoreV1().Pods(e.ns).UpdateStatus(ctx, p, metav1.UpdateOptions{})
 			}
 		}
@@ -229,7 +240,7 @@ func (e *env) pods() map[string]corev1.Pod {
 
 func TestOrderedCreateAndScaleDown(t *testing.T) {
 	const ns = "sts-ordered"
-	e := setup(t, ns)
+	e := setup(t, ns, nil)
 	ctx := context.Background()
 	if _, err := e.client.AppsV1().StatefulSets(ns).Create(ctx, newSet(ns, "web", 3), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -249,7 +260,11 @@ func TestOrderedCreateAndScaleDown(t *testing.T) {
 		}
 		if ev.Type == watch.Added {
 			created = append(created, p.Name)
-			if ord := ordinalOf(p); ord > 0 && !readySeen[fmt.Sprintf("web-%d", ord-1)] {
+			var ord int
+			if _, err := fmt.Sscanf(p.Name, "web-%d", &ord); err != nil {
+				t.Fatalf("pod name %s: %v", p.Name, err)
+			}
+			if ord > 0 && !readySeen[fmt.Sprintf("web-%d", ord-1)] {
 				t.Errorf("%s was created before web-%d was ready", p.Name, ord-1)
 			}
 		}
@@ -343,7 +358,7 @@ func TestOrderedCreateAndScaleDown(t *testing.T) {
 
 func TestParallelCreatesAllAtOnce(t *testing.T) {
 	const ns = "sts-parallel"
-	e := setup(t, ns)
+	e := setup(t, ns, nil)
 	ctx := context.Background()
 	e.holdPods(func(*corev1.Pod) bool { return true })
 	set := newSet(ns, "web", 3)
@@ -366,7 +381,7 @@ func TestParallelCreatesAllAtOnce(t *testing.T) {
 
 func TestOrderedWaitsForReady(t *testing.T) {
 	const ns = "sts-held"
-	e := setup(t, ns)
+	e := setup(t, ns, nil)
 	ctx := context.Background()
 	e.holdPods(func(*corev1.Pod) bool { return true })
 	if _, err := e.client.AppsV1().StatefulSets(ns).Create(ctx, newSet(ns, "web", 3), metav1.CreateOptions{}); err != nil {
@@ -386,7 +401,7 @@ func TestOrderedWaitsForReady(t *testing.T) {
 
 func TestRollingUpdate(t *testing.T) {
 	const ns = "sts-update"
-	e := setup(t, ns)
+	e := setup(t, ns, nil)
 	ctx := context.Background()
 	if _, err := e.client.AppsV1().StatefulSets(ns).Create(ctx, newSet(ns, "web", 3), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -459,5 +474,106 @@ func TestRollingUpdate(t *testing.T) {
 		if r.Name == before.Status.UpdateRevision && r.Revision != 3 {
 			t.Errorf("revision rolled back to is numbered %d, want 3", r.Revision)
 		}
+	}
+}
+
+func TestMinReadySeconds(t *testing.T) {
+	const ns = "sts-minready"
+	clk := clocktesting.NewFakeClock(time.Now())
+	e := setup(t, ns, clk)
+	ctx := context.Background()
+	set := newSet(ns, "web", 3)
+	set.Spec.MinReadySeconds = 10
+	if _, err := e.client.AppsV1().StatefulSets(ns).Create(ctx, set, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Each pod is ready at once but available only 10s later; the next
+	// ordinal waits for availability.
+	for i := range 3 {
+		e.waitFor(fmt.Sprintf("web-%d ready, not yet available", i), func(ctx context.Context) (bool, error) {
+			if n := len(e.pods()); n > i+1 {
+				return false, fmt.Errorf("%d pods exist while web-%d is not available", n, i)
+			}
+			set, err := e.client.AppsV1().StatefulSets(ns).Get(ctx, "web", metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			return set.Status.ReadyReplicas == int32(i+1) && set.Status.AvailableReplicas == int32(i), nil
+		})
+		clk.Step(11 * time.Second)
+	}
+	e.waitFor("all available", func(ctx context.Context) (bool, error) {
+		set, err := e.client.AppsV1().StatefulSets(ns).Get(ctx, "web", metav1.GetOptions{})
+		return err == nil && set.Status.AvailableReplicas == 3, err
+	})
+}
+
+func TestClaimRetentionDelete(t *testing.T) {
+	const ns = "sts-retention"
+	e := setup(t, ns, nil)
+	ctx := context.Background()
+	set := newSet(ns, "web", 2)
+	set.Spec.PersistentVolumeClaimRetentionPolicy = &appsv1.StatefulSetPersistentVolumeClaimRetentionPolicy{
+		WhenDeleted: appsv1.DeletePersistentVolumeClaimRetentionPolicyType,
+		WhenScaled:  appsv1.DeletePersistentVolumeClaimRetentionPolicyType,
+	}
+	if _, err := e.client.AppsV1().StatefulSets(ns).Create(ctx, set, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitRolledOut("web", 2)
+	gone := func(claim string) func(ctx context.Context) (bool, error) {
+		return func(ctx context.Context) (bool, error) {
+			pvc, err := e.client.CoreV1().PersistentVolumeClaims(ns).Get(ctx, claim, metav1.GetOptions{})
+			return apierrors.IsNotFound(err) || err == nil && pvc.DeletionTimestamp != nil, nil
+		}
+	}
+	if _, err := e.client.AppsV1().StatefulSets(ns).Patch(ctx, "web", types.MergePatchType, []byte(`{"spec":{"replicas":1}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitRolledOut("web", 1)
+	e.waitFor("www-web-1 deleted with web-1", gone("www-web-1"))
+	if _, err := e.client.CoreV1().PersistentVolumeClaims(ns).Get(ctx, "www-web-0", metav1.GetOptions{}); err != nil {
+		t.Fatalf("claim of the remaining pod: %v", err)
+	}
+	if err := e.client.AppsV1().StatefulSets(ns).Delete(ctx, "web", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("www-web-0 deleted with the set", gone("www-web-0"))
+}
+
+func TestOnDelete(t *testing.T) {
+	const ns = "sts-ondelete"
+	e := setup(t, ns, nil)
+	ctx := context.Background()
+	set := newSet(ns, "web", 2)
+	set.Spec.UpdateStrategy = appsv1.StatefulSetUpdateStrategy{Type: appsv1.OnDeleteStatefulSetStrategyType}
+	if _, err := e.client.AppsV1().StatefulSets(ns).Create(ctx, set, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ready2 := func(ctx context.Context) (bool, error) {
+		set, err := e.client.AppsV1().StatefulSets(ns).Get(ctx, "web", metav1.GetOptions{})
+		return err == nil && set.Status.ObservedGeneration == set.Generation && set.Status.ReadyReplicas == 2, err
+	}
+	e.waitFor("two ready pods", ready2)
+	set, _ = e.client.AppsV1().StatefulSets(ns).Get(ctx, "web", metav1.GetOptions{})
+	set.Spec.Template.Spec.Containers[0].Image = "nginx:2"
+	if _, err := e.client.AppsV1().StatefulSets(ns).Update(ctx, set, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("the update observed", func(ctx context.Context) (bool, error) {
+		set, err := e.client.AppsV1().StatefulSets(ns).Get(ctx, "web", metav1.GetOptions{})
+		return err == nil && set.Status.ObservedGeneration == set.Generation && set.Status.UpdateRevision != set.Status.CurrentRevision &&
+			set.Status.UpdatedReplicas == 0 && set.Status.CurrentReplicas == 2, err
+	})
+	if err := e.client.CoreV1().Pods(ns).Delete(ctx, "web-1", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("web-1 recreated at the new template", func(ctx context.Context) (bool, error) {
+		set, err := e.client.AppsV1().StatefulSets(ns).Get(ctx, "web", metav1.GetOptions{})
+		return err == nil && set.Status.UpdatedReplicas == 1 && set.Status.ReadyReplicas == 2, err
+	})
+	pods := e.pods()
+	if pods["web-0"].Spec.Containers[0].Image != "nginx:1" || pods["web-1"].Spec.Containers[0].Image != "nginx:2" {
+		t.Errorf("images web-0 %s, web-1 %s", pods["web-0"].Spec.Containers[0].Image, pods["web-1"].Spec.Containers[0].Image)
 	}
 }

@@ -50,11 +50,13 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	}
 	status, cur, upd, syncErr := c.updateStatefulSet(ctx, set, pods, revs)
 	if status != nil {
-		if err := c.storeStatus(ctx, set, status); err != nil {
-			return errors.Join(syncErr, err)
-		}
+		// Queued before the status is written: whoever reads that status
+		// and moves the clock finds the recheck waiting.
 		if set.Spec.MinReadySeconds > 0 && status.ReadyReplicas != status.AvailableReplicas {
 			c.queue.AddAfter(key, time.Duration(set.Spec.MinReadySeconds)*time.Second)
+		}
+		if err := c.storeStatus(ctx, set, status); err != nil {
+			return errors.Join(syncErr, err)
 		}
 	}
 	if syncErr != nil {
@@ -175,7 +177,7 @@ func (c *Controller) updateStatefulSet(ctx context.Context, set *appsv1.Stateful
 		}
 		ord := start + i
 		// Below the partition pods stay at the current revision.
-		if set.Spec.UpdateStrategy.Type == appsv1.RollingUpdateStatefulSetStrategyType && ord < partition {
+		if isRollingUpdate(set) && ord < partition {
 			replicas[i] = newPod(curSet, ord, curRev.Name)
 		} else {
 			replicas[i] = newPod(updSet, ord, updRev.Name)
@@ -292,6 +294,9 @@ func (c *Controller) processReplica(ctx context.Context, set, updSet *appsv1.Sta
 	if !isRunningAndAvailable(pod, set.Spec.MinReadySeconds, now) && monotonic {
 		return true, nil
 	}
+	if err := c.fixClaimOwners(ctx, set, pod); err != nil {
+		return true, err
+	}
 	if identityMatches(set, pod) {
 		return false, nil
 	}
@@ -370,7 +375,7 @@ func countStatus(status *appsv1.StatefulSetStatus, set *appsv1.StatefulSet, pods
 		}
 	}
 	// A finished rolling update makes the update revision current.
-	if set.Spec.UpdateStrategy.Type == appsv1.RollingUpdateStatefulSetStrategyType &&
+	if isRollingUpdate(set) &&
 		status.UpdatedReplicas == status.Replicas && status.ReadyReplicas == status.Replicas {
 		status.CurrentReplicas = status.UpdatedReplicas
 		status.CurrentRevision = status.UpdateRevision
@@ -542,33 +547,81 @@ func setOwnerRef(set *appsv1.StatefulSet) metav1.OwnerReference {
 	return metav1.OwnerReference{APIVersion: controllerKind.GroupVersion().String(), Kind: controllerKind.Kind, Name: set.Name, UID: set.UID}
 }
 
-// fixCondemnedClaims makes the claims of pods about to be scaled away owned
-// by their pod when whenScaled is Delete, so the garbage collector removes
-// them with the pod.
-func (c *Controller) fixCondemnedClaims(ctx context.Context, set *appsv1.StatefulSet, condemned []*corev1.Pod) error {
+// claimOwners returns the owner references claim should carry for pod
+// under set's retention policy, and whether they differ from its current
+// ones: whenDeleted Delete makes the set an owner, whenScaled Delete makes
+// the pod the owner once it is scaled away (and the set no longer, so the
+// garbage collector deletes the claim with the pod).
+func claimOwners(set *appsv1.StatefulSet, pod *corev1.Pod, claim *corev1.PersistentVolumeClaim) ([]metav1.OwnerReference, bool) {
 	p := set.Spec.PersistentVolumeClaimRetentionPolicy
-	if p == nil || p.WhenScaled != appsv1.DeletePersistentVolumeClaimRetentionPolicyType {
+	deleteWithSet := p != nil && p.WhenDeleted == appsv1.DeletePersistentVolumeClaimRetentionPolicyType
+	deleteWhenScaled := p != nil && p.WhenScaled == appsv1.DeletePersistentVolumeClaimRetentionPolicyType
+	scaledAway := !inRange(set, ordinalOf(pod))
+	wantSet := deleteWithSet && !(deleteWhenScaled && scaledAway)
+	wantPod := deleteWhenScaled && scaledAway
+
+	var refs []metav1.OwnerReference
+	var hasSet, hasPod bool
+	changed := false
+	for _, r := range claim.OwnerReferences {
+		switch {
+		case r.UID == set.UID:
+			if !wantSet {
+				changed = true
+				continue
+			}
+			hasSet = true
+		case r.Kind == "Pod" && r.APIVersion == "v1" && r.Name == pod.Name:
+			if !wantPod || r.UID != pod.UID {
+				changed = true
+				continue
+			}
+			hasPod = true
+		}
+		refs = append(refs, r)
+	}
+	if wantSet && !hasSet {
+		refs = append(refs, setOwnerRef(set))
+		changed = true
+	}
+	if wantPod && !hasPod {
+		refs = append(refs, metav1.OwnerReference{APIVersion: "v1", Kind: "Pod", Name: pod.Name, UID: pod.UID})
+		changed = true
+	}
+	return refs, changed
+}
+
+// fixClaimOwners brings the owner references of pod's claims in line with
+// the retention policy.
+func (c *Controller) fixClaimOwners(ctx context.Context, set *appsv1.StatefulSet, pod *corev1.Pod) error {
+	if pod.UID == "" {
 		return nil
 	}
 	var errs []error
-	for _, pod := range condemned {
-		if pod.DeletionTimestamp != nil {
+	for _, tmpl := range claimsFor(set, ordinalOf(pod)) {
+		claim, err := c.pvcLister.PersistentVolumeClaims(set.Namespace).Get(tmpl.Name)
+		if err != nil || claim.DeletionTimestamp != nil {
 			continue
 		}
-		for _, tmpl := range claimsFor(set, ordinalOf(pod)) {
-			claim, err := c.pvcLister.PersistentVolumeClaims(set.Namespace).Get(tmpl.Name)
-			if err != nil {
-				continue
-			}
-			if slices.ContainsFunc(claim.OwnerReferences, func(r metav1.OwnerReference) bool { return r.UID == pod.UID }) {
-				continue
-			}
-			refs := append(slices.Clone(claim.OwnerReferences), metav1.OwnerReference{APIVersion: "v1", Kind: "Pod", Name: pod.Name, UID: pod.UID})
-			fresh := claim.DeepCopy()
-			fresh.OwnerReferences = refs
-			if _, err := c.client.CoreV1().PersistentVolumeClaims(set.Namespace).Update(ctx, fresh, metav1.UpdateOptions{}); err != nil && !apierrors.IsNotFound(err) {
-				errs = append(errs, fmt.Errorf("updating owner of pvc %s: %w", claim.Name, err))
-			}
+		refs, changed := claimOwners(set, pod, claim)
+		if !changed {
+			continue
+		}
+		fresh := claim.DeepCopy()
+		fresh.OwnerReferences = refs
+		if _, err := c.client.CoreV1().PersistentVolumeClaims(set.Namespace).Update(ctx, fresh, metav1.UpdateOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("updating owners of pvc %s: %w", claim.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// fixCondemnedClaims prepares the claims of the pods about to be scaled away.
+func (c *Controller) fixCondemnedClaims(ctx context.Context, set *appsv1.StatefulSet, condemned []*corev1.Pod) error {
+	var errs []error
+	for _, pod := range condemned {
+		if pod.DeletionTimestamp == nil {
+			errs = append(errs, c.fixClaimOwners(ctx, set, pod))
 		}
 	}
 	return errors.Join(errs...)
