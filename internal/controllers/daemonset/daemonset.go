@@ -120,7 +120,7 @@ func New(cfg Config) (*Controller, error) {
 		dsLister:     dsInf.Lister(),
 		nodeLister:   nodeInf.Lister(),
 		pods:         podInf.Informer().GetIndexer(),
-		history:      &history.Store{Client: cfg.Client, Lister: crInf.Lister(), Indexer: crInf.Informer().GetIndexer()},
+		history:      &history.Store{Client: cfg.Client, Indexer: crInf.Informer().GetIndexer()},
 		queue:        controllerutil.NewQueue("daemonset", cfg.Clock),
 		expectations: controllerutil.NewExpectations(cfg.Clock),
 		backoff:      flowcontrol.NewFakeBackOff(cfg.FailedPodsBackoff, cfg.FailedPodsBackoffMax, cfg.Clock),

@@ -25,7 +25,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/kubernetes"
-	appslisters "k8s.io/client-go/listers/apps/v1"
 
 	"github.com/sampan-dev/sampan/internal/controllers/controllerutil"
 )
@@ -132,8 +131,9 @@ func Next(revs []*appsv1.ControllerRevision) int64 {
 
 // Store reads revisions from an informer cache and writes them through the API.
 type Store struct {
-	Client  kubernetes.Interface
-	Lister  appslisters.ControllerRevisionLister
+	Client kubernetes.Interface
+	// Indexer is the ControllerRevision informer's, with
+	// controllerutil.ControllerIndex.
 	Indexer interface {
 		ByIndex(indexName, indexedValue string) ([]any, error)
 	}

@@ -91,7 +91,7 @@ func New(cfg Config) (*Controller, error) {
 		setLister: setInf.Lister(),
 		pvcLister: pvcInf.Lister(),
 		pods:      podInf.Informer().GetIndexer(),
-		history:   &history.Store{Client: cfg.Client, Lister: crInf.Lister(), Indexer: crInf.Informer().GetIndexer()},
+		history:   &history.Store{Client: cfg.Client, Indexer: crInf.Informer().GetIndexer()},
 		queue:     controllerutil.NewQueue("statefulset", cfg.Clock),
 		synced: []cache.InformerSynced{
 			setInf.Informer().HasSynced, podInf.Informer().HasSynced,
