@@ -133,8 +133,26 @@ type createOptions struct {
 	system bool
 }
 
+// generateNameAttempts is how many names a create with generateName tries
+// before it answers AlreadyExists (upstream retries too: with 5 random
+// characters, a few of 30,000 pods of one ReplicaSet collide).
+const generateNameAttempts = 8
+
 // create stores a new object given in res's served version and returns it as stored (served version).
 func (h *apiHandler) create(ctx context.Context, res *resources.Resource, ns string, served runtime.Object, opts createOptions) (runtime.Object, error) {
+	acc, err := meta.Accessor(served)
+	if err != nil || acc.GetName() != "" || acc.GetGenerateName() == "" {
+		return h.createOnce(ctx, res, ns, served, opts)
+	}
+	for attempt := 1; ; attempt++ {
+		out, err := h.createOnce(ctx, res, ns, served.DeepCopyObject(), opts)
+		if err == nil || !apierrors.IsAlreadyExists(err) || attempt == generateNameAttempts {
+			return out, err
+		}
+	}
+}
+
+func (h *apiHandler) createOnce(ctx context.Context, res *resources.Resource, ns string, served runtime.Object, opts createOptions) (runtime.Object, error) {
 	acc, err := meta.Accessor(served)
 	if err != nil {
 		return nil, apierrors.NewBadRequest(err.Error())
