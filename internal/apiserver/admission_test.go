@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -94,5 +95,32 @@ func TestJobSelectorGenerated(t *testing.T) {
 	}
 	if m := got.Spec.Selector.MatchLabels; m["app"] != "x" || m["batch.kubernetes.io/controller-uid"] != string(got.UID) {
 		t.Errorf("selector = %v, want app=x and the controller-uid", m)
+	}
+}
+
+func TestDaemonSetTemplateGeneration(t *testing.T) {
+	c := testcluster.Start(t, testcluster.Options{Controllers: []string{}})
+	ctx := context.Background()
+	labels := map[string]string{"app": "agent"}
+	ds := &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Name: "agent"}, Spec: appsv1.DaemonSetSpec{
+		Selector: &metav1.LabelSelector{MatchLabels: labels},
+		Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "a", Image: "busybox"}}}},
+	}}
+	got, err := c.Client.AppsV1().DaemonSets("default").Create(ctx, ds, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const key = "deprecated.daemonset.template.generation"
+	if got.Annotations[key] != "1" {
+		t.Fatalf("created: %s = %q, want 1", key, got.Annotations[key])
+	}
+	got.Spec.MinReadySeconds = 5 // not the template
+	if got, err = c.Client.AppsV1().DaemonSets("default").Update(ctx, got, metav1.UpdateOptions{}); err != nil || got.Annotations[key] != "1" {
+		t.Fatalf("non-template change: %v %q", err, got.Annotations[key])
+	}
+	got.Spec.Template.Spec.Containers[0].Image = "busybox:2"
+	if got, err = c.Client.AppsV1().DaemonSets("default").Update(ctx, got, metav1.UpdateOptions{}); err != nil || got.Annotations[key] != "2" {
+		t.Fatalf("template change: %v %q", err, got.Annotations[key])
 	}
 }

@@ -3,7 +3,9 @@ package apiserver
 import (
 	"fmt"
 	"reflect"
+	"strconv"
 
+	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -87,6 +89,8 @@ func prepareForCreate(res *resources.Resource, obj runtime.Object, user *UserInf
 		o.Status = corev1.PersistentVolumeStatus{Phase: corev1.VolumePending}
 	case *batchv1.Job:
 		generateJobSelector(o)
+	case *appsv1.DaemonSet:
+		setTemplateGeneration(o, nil)
 	case *corev1.PersistentVolumeClaim:
 		o.Status = corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimPending}
 	case *certificatesv1.CertificateSigningRequest:
@@ -120,8 +124,34 @@ func prepareForUpdate(res *resources.Resource, obj, old runtime.Object) {
 		o.Spec = old.(*certificatesv1.CertificateSigningRequest).Spec
 	case *corev1.Service:
 		keepServiceAllocations(o, old.(*corev1.Service))
+	case *appsv1.DaemonSet:
+		setTemplateGeneration(o, old.(*appsv1.DaemonSet))
 	}
 	bumpGeneration(res, obj, old)
+}
+
+// daemonSetTemplateGeneration is the annotation upstream keeps on
+// DaemonSets: a counter of template changes, which the DaemonSet
+// controller copies to its pods (pod-template-generation).
+const daemonSetTemplateGeneration = "deprecated.daemonset.template.generation"
+
+// setTemplateGeneration sets ds's template generation: 1 when created
+// (old == nil), one more than old's when the template changed, else old's.
+func setTemplateGeneration(ds, old *appsv1.DaemonSet) {
+	gen := int64(1)
+	if old != nil {
+		gen, _ = strconv.ParseInt(old.Annotations[daemonSetTemplateGeneration], 10, 64)
+		if gen < 1 {
+			gen = 1
+		}
+		if !apiequality.Semantic.DeepEqual(ds.Spec.Template, old.Spec.Template) {
+			gen++
+		}
+	}
+	if ds.Annotations == nil {
+		ds.Annotations = map[string]string{}
+	}
+	ds.Annotations[daemonSetTemplateGeneration] = strconv.FormatInt(gen, 10)
 }
 
 // prepareForStatusUpdate keeps everything but status (and mutable metadata).
