@@ -28,7 +28,8 @@ import (
 
 // BenchmarkServiceOverSimulatedPods runs the controller against a control
 // plane with simulated nodes: pods (SAMPAN_BENCH_PODS, default 3000) bound
-// round-robin to 100 nodes turn Running and Ready, and the clock stops when
+// round-robin to simulated nodes (100, or one per 200 pods: a node hands
+// out at most 253 pod IPs) turn Running and Ready, and the clock stops when
 // the Service's slices hold all of them ready. It reports the time after the
 // last pod was created, after the simulator saw them all Running, and how
 // many slice writes the controller made.
@@ -55,7 +56,8 @@ func benchOnce(b *testing.B, n int) {
 	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s, err := sim.New(sim.Config{Client: client, Nodes: 100, Logger: discard})
+	nodes := max(100, n/200)
+	s, err := sim.New(sim.Config{Client: client, Nodes: nodes, Logger: discard})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -85,7 +87,7 @@ func benchOnce(b *testing.B, n int) {
 			defer func() { <-sem; wg.Done() }()
 			pod := &corev1.Pod{
 				ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("big-%d", i), Labels: map[string]string{"app": "big"}},
-				Spec: corev1.PodSpec{NodeName: fmt.Sprintf("sim-node-%d", i%100),
+				Spec: corev1.PodSpec{NodeName: fmt.Sprintf("sim-node-%d", i%nodes),
 					Containers: []corev1.Container{{Name: "app", Image: "nginx", Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}}}}},
 			}
 			if _, err := client.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
@@ -97,6 +99,7 @@ func benchOnce(b *testing.B, n int) {
 	created := time.Now()
 	slices := 0
 	var allRunning time.Time
+	lastLog := time.Now()
 	err = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 10*time.Minute, true, func(ctx context.Context) (bool, error) {
 		if allRunning.IsZero() && s.PodCounts()[corev1.PodRunning] == n {
 			allRunning = time.Now()
@@ -114,6 +117,10 @@ func benchOnce(b *testing.B, n int) {
 			}
 		}
 		slices = len(l.Items)
+		if time.Since(lastLog) > 10*time.Second {
+			b.Logf("%d running, %d ready endpoints in %d slices, %d slice writes", s.PodCounts()[corev1.PodRunning], ready, slices, writes.Load())
+			lastLog = time.Now()
+		}
 		return ready == n, nil
 	})
 	if err != nil {
