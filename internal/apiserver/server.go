@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -319,6 +320,10 @@ func (h *apiHandler) serveNonResource(w http.ResponseWriter, r *http.Request, in
 		promhttp.HandlerFor(h.metrics.registry, promhttp.HandlerOpts{}).ServeHTTP(w, r)
 	case strings.HasPrefix(p, "/openapi/") && h.openapi != nil:
 		h.openapi.ServeHTTP(w, r)
+	case p == "/debug/pprof" || strings.HasPrefix(p, "/debug/pprof/"):
+		// Profiling, as upstream's --profiling (on by default); like every
+		// non-public path it needs an authorized user.
+		servePprof(w, r)
 	case info.APIPrefix != "":
 		h.disc.serve(w, r, info)
 	case p == "/":
@@ -454,4 +459,19 @@ func ipAt(cidr *net.IPNet, n int) net.IP {
 		n = sum / 256
 	}
 	return ip
+}
+
+func servePprof(w http.ResponseWriter, r *http.Request) {
+	switch strings.TrimPrefix(r.URL.Path, "/debug/pprof/") {
+	case "cmdline":
+		pprof.Cmdline(w, r)
+	case "profile":
+		pprof.Profile(w, r)
+	case "symbol":
+		pprof.Symbol(w, r)
+	case "trace":
+		pprof.Trace(w, r)
+	default:
+		pprof.Index(w, r)
+	}
 }

@@ -23,6 +23,7 @@ func newBenchCommand(r *root) *cobra.Command {
 	}
 	cmd.AddCommand(newBenchAPICommand(r))
 	cmd.AddCommand(newBenchSchedulerCommand(r))
+	cmd.AddCommand(newBenchDensityCommand(r))
 	return cmd
 }
 
@@ -187,4 +188,47 @@ func writeReportJSON(r *root, path string, report *bench.APIReport) error {
 		return fmt.Errorf("writing report: %w", err)
 	}
 	return nil
+}
+
+func newBenchDensityCommand(r *root) *cobra.Command {
+	var (
+		kubeconfig, kubeContext, jsonFile string
+		opts                              bench.DensityConfig
+	)
+	cmd := &cobra.Command{
+		Use:   "density",
+		Short: "Measure the control plane end to end: a large Deployment on simulated nodes, from apply to all Running",
+		Long: `Start --nodes simulated nodes (as "sampan sim" does) against the cluster,
+create one Deployment of --replicas pause pods in a fresh namespace and time
+it until every replica is Running and Ready: Deployment and ReplicaSet
+controllers, the scheduler and the nodes' status writes are all on the path.
+The API server's resident memory is read from its /metrics during the run.
+The namespace and the simulated nodes are deleted at the end.`,
+		Example: `  sampan bench density --kubeconfig /var/lib/sampan/admin.conf
+  sampan bench density --nodes 100 --replicas 3000`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := benchRESTConfig(kubeconfig, kubeContext)
+			if err != nil {
+				return err
+			}
+			report, err := bench.RunDensity(cmd.Context(), cfg, opts, r.out)
+			if jsonFile != "" && report != nil {
+				if werr := writeJSON(r, jsonFile, report); werr != nil {
+					return werr
+				}
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the cluster to measure (default: $KUBECONFIG, ~/.kube/config, then Sampan's admin.conf)")
+	f.StringVar(&kubeContext, "context", "", "kubeconfig context to use")
+	f.IntVar(&opts.Nodes, "nodes", bench.DefaultDensityNodes, "simulated nodes")
+	f.IntVar(&opts.PodsPerNode, "pods-per-node", 110, "pod capacity of each simulated node")
+	f.IntVar(&opts.Replicas, "replicas", bench.DefaultDensityReplicas, "replicas of the Deployment")
+	f.BoolVar(&opts.ExistingNodes, "existing-nodes", false, "use the cluster's Ready nodes instead of starting simulated ones")
+	f.DurationVar(&opts.Timeout, "timeout", bench.DefaultDensityTimeout, "longest wait for all replicas to run")
+	f.StringVar(&jsonFile, "json", "", "also write the figures as JSON to this file (- for standard output)")
+	return cmd
 }

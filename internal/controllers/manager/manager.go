@@ -72,6 +72,16 @@ type controller struct {
 	new  func(cc *controllerContext) (runner, error)
 }
 
+// burstReplicas caps the pods one ReplicaSet sync creates or deletes.
+// Upstream's 500, reached through slow-start batches that each wait a round
+// trip, holds a large Deployment to about 500 pods/s; creates still start
+// with one pod and double only while they succeed.
+const burstReplicas = 5000
+
+// statusBatchPeriod lets the readiness changes of a ReplicaSet's pods
+// share a sync (see replicaset.Config.StatusBatchPeriod).
+const statusBatchPeriod = 500 * time.Millisecond
+
 // controllers is every controller the manager runs: adding one is one entry.
 func controllers() []controller {
 	return []controller{
@@ -85,7 +95,7 @@ func controllers() []controller {
 			return deployment.New(deployment.Config{Client: cc.client, Informers: cc.informers, Logger: cc.logger, Clock: cc.clock})
 		}},
 		{"replicaset", func(cc *controllerContext) (runner, error) {
-			return replicaset.New(replicaset.Config{Client: cc.client, Informers: cc.informers, Logger: cc.logger, Clock: cc.clock})
+			return replicaset.New(replicaset.Config{Client: cc.client, Informers: cc.informers, Logger: cc.logger, Clock: cc.clock, BurstReplicas: burstReplicas, StatusBatchPeriod: statusBatchPeriod})
 		}},
 		{"daemonset", func(cc *controllerContext) (runner, error) {
 			return daemonset.New(daemonset.Config{Client: cc.client, Informers: cc.informers, Logger: cc.logger, Clock: cc.clock})
