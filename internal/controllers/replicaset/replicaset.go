@@ -533,7 +533,20 @@ func (c *Controller) updateStatus(ctx context.Context, rs *appsv1.ReplicaSet, st
 	}
 	cp := rs.DeepCopy()
 	cp.Status = status
-	_, err := c.cfg.Client.AppsV1().ReplicaSets(rs.Namespace).UpdateStatus(ctx, cp, metav1.UpdateOptions{})
+	client := c.cfg.Client.AppsV1().ReplicaSets(rs.Namespace)
+	_, err := client.UpdateStatus(ctx, cp, metav1.UpdateOptions{})
+	if apierrors.IsConflict(err) {
+		// The cache lags our previous write (whose echo does not requeue
+		// the ReplicaSet): write onto the latest version once more.
+		var latest *appsv1.ReplicaSet
+		if latest, err = client.Get(ctx, rs.Name, metav1.GetOptions{}); err == nil {
+			if latest.UID != rs.UID || latest.Generation != rs.Generation {
+				return nil // replaced or changed: its own update event requeues it
+			}
+			latest.Status = status
+			_, err = client.UpdateStatus(ctx, latest, metav1.UpdateOptions{})
+		}
+	}
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
