@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"github.com/sampan-dev/sampan/internal/scheduler/schedtest"
 	"math/rand/v2"
 	"testing"
 
@@ -133,3 +134,13 @@ func notReady(n *corev1.Node) {
 func allocatable(name corev1.ResourceName, q string) nodeOpt {
 	return func(n *corev1.Node) { n.Status.Allocatable[name] = resource.MustParse(q) }
 }
+
+// Builders shared with the integration tests (package scheduler_test).
+type nodeOpt = schedtest.NodeOpt
+
+var (
+	testNode  = schedtest.Node
+	testPod   = schedtest.Pod
+	withCPU   = schedtest.WithCPU
+	withTaint = schedtest.WithTaint
+)

@@ -1,4 +1,4 @@
-package scheduler
+package scheduler_test
 
 import (
 	"context"
@@ -7,13 +7,14 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/sampan-dev/sampan/internal/scheduler"
+	"github.com/sampan-dev/sampan/internal/scheduler/schedtest"
 	"github.com/sampan-dev/sampan/internal/testing/testcluster"
 )
 
@@ -23,7 +24,7 @@ func startScheduler(t *testing.T) kubernetes.Interface {
 	t.Helper()
 	c := testcluster.Start(t, testcluster.Options{Controllers: []string{}})
 	factory := informers.NewSharedInformerFactory(c.Client, 0)
-	s, err := New(Config{Client: c.Client, Informers: factory, InitialBackoff: 100 * time.Millisecond, MaxBackoff: time.Second})
+	s, err := scheduler.New(scheduler.Config{Client: c.Client, Informers: factory, InitialBackoff: 100 * time.Millisecond, MaxBackoff: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,37 +42,6 @@ func startScheduler(t *testing.T) kubernetes.Interface {
 	return c.Client
 }
 
-type nodeOpt func(*corev1.Node)
-
-func withTaint(key, value string, effect corev1.TaintEffect) nodeOpt {
-	return func(n *corev1.Node) {
-		n.Spec.Taints = append(n.Spec.Taints, corev1.Taint{Key: key, Value: value, Effect: effect})
-	}
-}
-
-func withCPU(cpu string) nodeOpt {
-	return func(n *corev1.Node) { n.Status.Allocatable[corev1.ResourceCPU] = resource.MustParse(cpu) }
-}
-
-func testNode(name string, opts ...nodeOpt) *corev1.Node {
-	n := &corev1.Node{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{corev1.LabelHostname: name}},
-		Status: corev1.NodeStatus{
-			Allocatable: corev1.ResourceList{
-				corev1.ResourceCPU:    resource.MustParse("4"),
-				corev1.ResourceMemory: resource.MustParse("16Gi"),
-				corev1.ResourcePods:   resource.MustParse("110"),
-			},
-			Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady"}},
-		},
-	}
-	n.Status.Capacity = n.Status.Allocatable.DeepCopy()
-	for _, o := range opts {
-		o(n)
-	}
-	return n
-}
-
 // createNode creates a Ready node through the API, as a kubelet registers.
 func createNode(t *testing.T, client kubernetes.Interface, n *corev1.Node) {
 	t.Helper()
@@ -86,17 +56,6 @@ func createNode(t *testing.T, client kubernetes.Interface, n *corev1.Node) {
 			t.Fatalf("updating node %s status: %v", n.Name, err)
 		}
 	}
-}
-
-func testPod(name string, cpu string) *corev1.Pod {
-	p := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", Labels: map[string]string{"app": "web"}},
-		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "nginx"}}},
-	}
-	if cpu != "" {
-		p.Spec.Containers[0].Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu)}
-	}
-	return p
 }
 
 func createPod(t *testing.T, client kubernetes.Interface, p *corev1.Pod) {
@@ -128,12 +87,12 @@ func waitBound(t *testing.T, client kubernetes.Interface, names ...string) map[s
 
 func TestIntegrationBindsPods(t *testing.T) {
 	client := startScheduler(t)
-	createNode(t, client, testNode("n1"))
-	createNode(t, client, testNode("n2"))
+	createNode(t, client, schedtest.Node("n1"))
+	createNode(t, client, schedtest.Node("n2"))
 	var names []string
 	for i := range 5 {
 		names = append(names, fmt.Sprintf("p%d", i))
-		createPod(t, client, testPod(names[i], "100m"))
+		createPod(t, client, schedtest.Pod(names[i], "100m"))
 	}
 	nodes := waitBound(t, client, names...)
 	for _, n := range nodes {
@@ -162,13 +121,13 @@ func TestIntegrationBindsPods(t *testing.T) {
 func TestIntegrationReplicaSetSpreads(t *testing.T) {
 	client := startScheduler(t)
 	for i := range 3 {
-		createNode(t, client, testNode(fmt.Sprintf("n%d", i)))
+		createNode(t, client, schedtest.Node(fmt.Sprintf("n%d", i)))
 	}
 	owner := metav1.OwnerReference{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "web", UID: types.UID("rs-uid-1"), Controller: new(bool)}
 	*owner.Controller = true
 	var names []string
 	for i := range 3 {
-		p := testPod(fmt.Sprintf("web-%d", i), "100m")
+		p := schedtest.Pod(fmt.Sprintf("web-%d", i), "100m")
 		p.OwnerReferences = []metav1.OwnerReference{owner}
 		createPod(t, client, p)
 		names = append(names, p.Name)
@@ -185,12 +144,12 @@ func TestIntegrationReplicaSetSpreads(t *testing.T) {
 
 func TestIntegrationAvoidsControlPlaneTaint(t *testing.T) {
 	client := startScheduler(t)
-	createNode(t, client, testNode("cp", withTaint("node-role.kubernetes.io/control-plane", "", corev1.TaintEffectNoSchedule)))
-	createNode(t, client, testNode("worker"))
+	createNode(t, client, schedtest.Node("cp", schedtest.WithTaint("node-role.kubernetes.io/control-plane", "", corev1.TaintEffectNoSchedule)))
+	createNode(t, client, schedtest.Node("worker"))
 	var names []string
 	for i := range 6 {
 		names = append(names, fmt.Sprintf("p%d", i))
-		createPod(t, client, testPod(names[i], ""))
+		createPod(t, client, schedtest.Pod(names[i], ""))
 	}
 	for p, n := range waitBound(t, client, names...) {
 		if n != "worker" {
@@ -201,10 +160,10 @@ func TestIntegrationAvoidsControlPlaneTaint(t *testing.T) {
 
 func TestIntegrationUnschedulableThenNodeAdded(t *testing.T) {
 	client := startScheduler(t)
-	createNode(t, client, testNode("cp", withTaint("node-role.kubernetes.io/control-plane", "", corev1.TaintEffectNoSchedule)))
-	createNode(t, client, testNode("small1", withCPU("1")))
-	createNode(t, client, testNode("small2", withCPU("1")))
-	createPod(t, client, testPod("big", "2"))
+	createNode(t, client, schedtest.Node("cp", schedtest.WithTaint("node-role.kubernetes.io/control-plane", "", corev1.TaintEffectNoSchedule)))
+	createNode(t, client, schedtest.Node("small1", schedtest.WithCPU("1")))
+	createNode(t, client, schedtest.Node("small2", schedtest.WithCPU("1")))
+	createPod(t, client, schedtest.Pod("big", "2"))
 
 	want := "0/3 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, 2 Insufficient cpu."
 	ctx := context.Background()
@@ -240,7 +199,7 @@ func TestIntegrationUnschedulableThenNodeAdded(t *testing.T) {
 		t.Errorf("no FailedScheduling event %q: %v", want, err)
 	}
 
-	createNode(t, client, testNode("big-node", withCPU("8")))
+	createNode(t, client, schedtest.Node("big-node", schedtest.WithCPU("8")))
 	if n := waitBound(t, client, "big")["big"]; n != "big-node" {
 		t.Errorf("big pod on %s, want big-node", n)
 	}

@@ -1,4 +1,4 @@
-package leader
+package leader_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/sampan-dev/sampan/internal/controllers/leader"
 	"github.com/sampan-dev/sampan/internal/testing/testcluster"
 )
 
@@ -22,7 +23,7 @@ func TestOneLeaderAtATimeAndHandover(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		errc := make(chan error, 1)
 		go func() {
-			errc <- Run(ctx, Config{
+			errc <- leader.Run(ctx, leader.Config{
 				Client: c.Client, Name: "test-component", Identity: id,
 				LeaseDuration: 3 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 100 * time.Millisecond,
 			}, func(ctx context.Context) error {
@@ -94,7 +95,7 @@ func TestSameIdentityReacquires(t *testing.T) {
 	started := make(chan struct{})
 	errc := make(chan error, 1)
 	go func() {
-		errc <- Run(ctx, Config{Client: c.Client, Name: "again", Identity: id, RetryPeriod: 100 * time.Millisecond},
+		errc <- leader.Run(ctx, leader.Config{Client: c.Client, Name: "again", Identity: id, RetryPeriod: 100 * time.Millisecond},
 			func(ctx context.Context) error { close(started); <-ctx.Done(); return nil })
 	}()
 	select {

@@ -1,4 +1,4 @@
-package nodeipam
+package nodeipam_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
 
+	"github.com/sampan-dev/sampan/internal/controllers/nodeipam"
 	"github.com/sampan-dev/sampan/internal/sim"
 	"github.com/sampan-dev/sampan/internal/testing/testcluster"
 )
@@ -60,11 +61,11 @@ func TestAllocation(t *testing.T) {
 	createNode(t, c, "old", "10.10.0.0/24")
 
 	factory := informers.NewSharedInformerFactory(c.Client, 0)
-	ctrl, err := New(Config{
+	ctrl, err := nodeipam.New(nodeipam.Config{
 		Client:           c.Client,
 		Informers:        factory,
 		Logger:           slog.New(slog.NewTextHandler(io.Discard, nil)),
-		ClusterCIDR:      mustCIDR(t, "10.10.0.0/22"), // 4 subnets
+		ClusterCIDR:      parseCIDR(t, "10.10.0.0/22"), // 4 subnets
 		NodeCIDRMaskSize: 24,
 	})
 	if err != nil {
@@ -81,14 +82,14 @@ func TestAllocation(t *testing.T) {
 	}()
 
 	got := map[string]string{"10.10.0.0/24": "old"}
-	cluster := mustCIDR(t, "10.10.0.0/22")
+	cluster := parseCIDR(t, "10.10.0.0/22")
 	for _, name := range []string{"a", "b", "c"} {
 		createNode(t, c, name, "")
 		cidr := podCIDROf(t, c, name)
 		if other, dup := got[cidr]; dup {
 			t.Fatalf("nodes %s and %s both got %s", other, name, cidr)
 		}
-		if !cluster.Contains(mustCIDR(t, cidr).IP) || mustCIDR(t, cidr).String() != cidr {
+		if !cluster.Contains(parseCIDR(t, cidr).IP) || parseCIDR(t, cidr).String() != cidr {
 			t.Fatalf("node %s got %s, not a /24 of %s", name, cidr, cluster)
 		}
 		got[cidr] = name
@@ -138,8 +139,8 @@ func TestRebuildsFromExistingNodes(t *testing.T) {
 	createNode(t, c, "y", "10.20.0.0/24")
 	createNode(t, c, "z", "")
 	factory := informers.NewSharedInformerFactory(c.Client, 0)
-	ctrl, err := New(Config{Client: c.Client, Informers: factory, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		ClusterCIDR: mustCIDR(t, "10.20.0.0/16")})
+	ctrl, err := nodeipam.New(nodeipam.Config{Client: c.Client, Informers: factory, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		ClusterCIDR: parseCIDR(t, "10.20.0.0/16")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +158,7 @@ func TestSimulatedNodesPodsInTheirCIDR(t *testing.T) {
 	defer cancel()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	factory := informers.NewSharedInformerFactory(c.Client, 0)
-	ctrl, err := New(Config{Client: c.Client, Informers: factory, Logger: logger})
+	ctrl, err := nodeipam.New(nodeipam.Config{Client: c.Client, Informers: factory, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +178,7 @@ func TestSimulatedNodesPodsInTheirCIDR(t *testing.T) {
 	}
 	cidrs := map[string]*net.IPNet{}
 	for _, name := range s.NodeNames() {
-		cidrs[name] = mustCIDR(t, podCIDROf(t, c, name))
+		cidrs[name] = parseCIDR(t, podCIDROf(t, c, name))
 	}
 	if len(cidrs) != 3 || cidrs["sim-node-0"].String() == cidrs["sim-node-1"].String() {
 		t.Fatalf("podCIDRs: %v", cidrs)
@@ -214,4 +215,13 @@ func TestSimulatedNodesPodsInTheirCIDR(t *testing.T) {
 			t.Errorf("pod on %s got %s, outside its podCIDR %s", node, ip, cidrs[node])
 		}
 	}
+}
+
+func parseCIDR(t *testing.T, s string) *net.IPNet {
+	t.Helper()
+	_, c, err := net.ParseCIDR(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

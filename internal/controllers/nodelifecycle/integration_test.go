@@ -1,4 +1,4 @@
-package nodelifecycle
+package nodelifecycle_test
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/sampan-dev/sampan/internal/controllers/controllerutil"
+	"github.com/sampan-dev/sampan/internal/controllers/nodelifecycle"
 	"github.com/sampan-dev/sampan/internal/sim"
 	"github.com/sampan-dev/sampan/internal/testing/testcluster"
 )
@@ -35,7 +36,7 @@ func start(t *testing.T, nodes int) *env {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	factory := informers.NewSharedInformerFactory(c.Client, 0)
-	ctrl, err := New(Config{Client: c.Client, Informers: factory, Logger: logger, Clock: clk})
+	ctrl, err := nodelifecycle.New(nodelifecycle.Config{Client: c.Client, Informers: factory, Logger: logger, Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +123,7 @@ func hasTaint(n *corev1.Node, key string, effect corev1.TaintEffect) *corev1.Tai
 }
 
 func unreachableToleration(secs *int64) corev1.Toleration {
-	return corev1.Toleration{Key: TaintUnreachable, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: secs}
+	return corev1.Toleration{Key: nodelifecycle.TaintUnreachable, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: secs}
 }
 
 // A node that stops renewing its Lease goes Unknown after the grace
@@ -132,7 +133,7 @@ func TestSilentNode(t *testing.T) {
 	e := start(t, 2)
 	const dead = "sim-node-0"
 	e.poll("the node registered", func(context.Context) (bool, error) {
-		return readyStatus(e.node(dead)) == corev1.ConditionTrue, nil
+		return nodelifecycle.ReadyStatus(e.node(dead)) == corev1.ConditionTrue, nil
 	})
 	// default: no tolerations of its own, so the API server's
 	// DefaultTolerationSeconds gives it 300s for unreachable.
@@ -153,24 +154,24 @@ func TestSilentNode(t *testing.T) {
 	}
 	lastRenew := lease.Spec.RenewTime.Time
 	e.stepUntil("the node to go Unknown", time.Second, func() bool {
-		return readyStatus(e.node(dead)) == corev1.ConditionUnknown
+		return nodelifecycle.ReadyStatus(e.node(dead)) == corev1.ConditionUnknown
 	})
 	n := e.node(dead)
-	ready := nodeCondition(n, corev1.NodeReady)
+	ready := nodelifecycle.NodeCondition(n, corev1.NodeReady)
 	if silent := ready.LastTransitionTime.Sub(lastRenew); silent < 39*time.Second {
 		t.Errorf("marked Unknown %v after the last renewal, before the 40s grace period", silent)
 	}
-	for _, ct := range monitoredConditions {
-		c := nodeCondition(n, ct)
+	for _, ct := range nodelifecycle.MonitoredConditions {
+		c := nodelifecycle.NodeCondition(n, ct)
 		if c == nil || c.Status != corev1.ConditionUnknown || c.Reason != "NodeStatusUnknown" || c.Message != "Kubelet stopped posting node status." {
 			t.Errorf("condition %s: %+v", ct, c)
 		}
 	}
 	e.poll("unreachable taints", func(context.Context) (bool, error) {
 		n = e.node(dead)
-		return hasTaint(n, TaintUnreachable, corev1.TaintEffectNoSchedule) != nil && hasTaint(n, TaintUnreachable, corev1.TaintEffectNoExecute) != nil, nil
+		return hasTaint(n, nodelifecycle.TaintUnreachable, corev1.TaintEffectNoSchedule) != nil && hasTaint(n, nodelifecycle.TaintUnreachable, corev1.TaintEffectNoExecute) != nil, nil
 	})
-	taint := hasTaint(n, TaintUnreachable, corev1.TaintEffectNoExecute)
+	taint := hasTaint(n, nodelifecycle.TaintUnreachable, corev1.TaintEffectNoExecute)
 	if taint.TimeAdded == nil {
 		t.Fatal("NoExecute taint without timeAdded")
 	}
@@ -221,7 +222,7 @@ func TestSilentNode(t *testing.T) {
 	}
 	e.poll("the node back", func(context.Context) (bool, error) {
 		n := e.node(dead)
-		return readyStatus(n) == corev1.ConditionTrue && len(n.Spec.Taints) == 0, nil
+		return nodelifecycle.ReadyStatus(n) == corev1.ConditionTrue && len(n.Spec.Taints) == 0, nil
 	})
 	e.poll("evicted pods gone", func(ctx context.Context) (bool, error) {
 		for _, name := range []string{"zero", "default"} {
@@ -261,11 +262,11 @@ func TestTaintsFollowSpec(t *testing.T) {
 	}
 	update(func(n *corev1.Node) { n.Spec.Unschedulable = true })
 	e.poll("unschedulable taint", func(context.Context) (bool, error) {
-		return hasTaint(e.node(name), TaintUnschedulable, corev1.TaintEffectNoSchedule) != nil, nil
+		return hasTaint(e.node(name), nodelifecycle.TaintUnschedulable, corev1.TaintEffectNoSchedule) != nil, nil
 	})
 	update(func(n *corev1.Node) { n.Spec.Unschedulable = false })
 	e.poll("unschedulable taint gone", func(context.Context) (bool, error) {
-		return hasTaint(e.node(name), TaintUnschedulable, corev1.TaintEffectNoSchedule) == nil, nil
+		return hasTaint(e.node(name), nodelifecycle.TaintUnschedulable, corev1.TaintEffectNoSchedule) == nil, nil
 	})
 	update(func(n *corev1.Node) {
 		n.Spec.Taints = append(n.Spec.Taints, corev1.Taint{Key: "example.com/maintenance", Effect: corev1.TaintEffectNoExecute})
